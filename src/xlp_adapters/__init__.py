@@ -1,0 +1,1 @@
+"""Adapters implementing the xlp-core ports (exchanges, pools, stores, audit)."""

@@ -1,0 +1,178 @@
+"""Value types exchanged between the core and the adapters.
+
+Sizes are signed or unsigned floats in base units (tokens, never "1000BONK"
+lots: adapters convert); prices are USD per token.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from xlp_core.errors import InvalidInputError, InvalidPriceError
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(enum.StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class OrderStatus(enum.StrEnum):
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+def check_price(value: float, what: str = "price") -> float:
+    """Return ``value`` if it is a finite positive number, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPriceError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidPriceError(f"{what} must be finite and > 0, got {value!r}")
+    return float(value)
+
+
+def check_finite(value: float, what: str) -> float:
+    """Return ``value`` if it is a finite number, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{what} must be finite, got {value!r}")
+    return float(value)
+
+
+def _positive_size(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    check_finite(value, attribute.name)
+    if value <= 0:
+        raise InvalidInputError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _optional_price(
+    instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None:
+        check_price(value, attribute.name)
+
+
+@attrs.frozen
+class OrderRequest:
+    """An order as the core wants it placed.
+
+    ``client_order_id`` is deterministic (see :mod:`xlp_core.ids`) so that a
+    retry is recognised by the venue instead of doubling the order. For a
+    market order ``price`` is the worst acceptable price (slippage cap).
+    """
+
+    client_order_id: int
+    symbol: str
+    side: Side
+    order_type: OrderType
+    size: float = attrs.field(validator=_positive_size)
+    price: float | None = attrs.field(default=None, validator=_optional_price)
+    reduce_only: bool = False
+    post_only: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.client_order_id < 0:
+            raise InvalidInputError("client_order_id must be >= 0")
+        if self.order_type is OrderType.LIMIT and self.price is None:
+            raise InvalidInputError("a limit order needs a price")
+        if self.post_only and self.order_type is not OrderType.LIMIT:
+            raise InvalidInputError("post_only applies to limit orders only")
+
+    @property
+    def notional(self) -> float:
+        """USD value at the order's price (0 for an uncapped market order)."""
+        return self.size * (self.price or 0.0)
+
+
+@attrs.frozen
+class Order:
+    """An order as the venue reports it."""
+
+    client_order_id: int
+    symbol: str
+    side: Side
+    order_type: OrderType
+    size: float
+    price: float | None
+    status: OrderStatus
+    filled_size: float = 0.0
+    avg_fill_price: float | None = None
+    fee: float = 0.0
+    reduce_only: bool = False
+    exchange_order_id: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def remaining(self) -> float:
+        return max(self.size - self.filled_size, 0.0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+
+@attrs.frozen
+class MarketRules:
+    """Trading constraints of one market, in base units and USD."""
+
+    symbol: str
+    size_increment: float
+    price_increment: float
+    min_size: float = 0.0
+    min_notional: float = 0.0
+
+    def round_size(self, size: float) -> float:
+        """Round a size down to the increment (never up: never over-trade)."""
+        steps = math.floor(size / self.size_increment + 1e-9)
+        return steps * self.size_increment
+
+    def round_price(self, price: float, side: Side) -> float:
+        """Round a price to the tick toward the passive side."""
+        ticks = price / self.price_increment
+        ticks = math.floor(ticks + 1e-9) if side is Side.BUY else math.ceil(ticks - 1e-9)
+        return ticks * self.price_increment
+
+
+@attrs.frozen
+class PoolSnapshot:
+    """Exposure of one LP token to each asset, as read from a pool.
+
+    ``per_token`` maps a normalised symbol (``BTC``, ``SOL``) to the number of
+    base tokens one LP token is exposed to (positive = long exposure).
+    """
+
+    pool: str
+    per_token: Mapping[str, float]
+    observed_at: datetime | None = None
+    slot: int | None = None
+
+
+@attrs.frozen
+class MarketSnapshot:
+    """What the exchange said in one cycle."""
+
+    prices: Mapping[str, float]
+    positions: Mapping[str, float]
+    open_orders: tuple[Order, ...] = ()
