@@ -27,6 +27,10 @@ class SymbolState:
     ``None`` when we have no live order: it is cleared whenever the order is
     gone (cancelled, filled, or missing from the venue), so a later return to
     the same zone places a new order instead of "maintaining" a phantom.
+
+    ``zone`` is the zone seen in the previous cycle and ``fill_zone`` the zone
+    seen just *before* the last fill: the cooldown compares against the
+    pre-fill zone, never the post-fill one.
     """
 
     offset: float = 0.0
@@ -38,6 +42,7 @@ class SymbolState:
     order_placed_at: datetime | None = None
     last_alert_at: datetime | None = None
     zone: int | None = None
+    fill_zone: int | None = None
 
 
 @attrs.frozen
@@ -48,6 +53,7 @@ class HedgeState:
     symbols: Mapping[str, SymbolState] = attrs.field(factory=dict)
     updated_at: datetime | None = None
     version: int = STATE_VERSION
+    epoch: int = 0
 
     def symbol(self, symbol: str) -> SymbolState:
         return self.symbols.get(symbol, SymbolState())
@@ -105,15 +111,15 @@ def symbol_state_to_dict(s: SymbolState) -> dict[str, Any]:
         "order_placed_at": _dt_out(s.order_placed_at),
         "last_alert_at": _dt_out(s.last_alert_at),
         "zone": s.zone,
+        "fill_zone": s.fill_zone,
     }
 
 
 def symbol_state_from_dict(d: Any, where: str = "symbol") -> SymbolState:
     if not isinstance(d, dict):
         raise StateCorruptError(f"{where}: expected an object, got {type(d).__name__}")
-    offset = _num_in(d.get("offset", 0.0), f"{where}.offset")
-    cost = _num_in(d.get("cost_basis", 0.0), f"{where}.cost_basis")
-    assert offset is not None and cost is not None
+    offset = _num_in(d.get("offset", 0.0), f"{where}.offset") or 0.0
+    cost = _num_in(d.get("cost_basis", 0.0), f"{where}.cost_basis") or 0.0
     if cost < 0:
         raise StateCorruptError(f"{where}.cost_basis: negative {cost!r}")
     return SymbolState(
@@ -128,6 +134,7 @@ def symbol_state_from_dict(d: Any, where: str = "symbol") -> SymbolState:
         order_placed_at=_dt_in(d.get("order_placed_at"), f"{where}.order_placed_at"),
         last_alert_at=_dt_in(d.get("last_alert_at"), f"{where}.last_alert_at"),
         zone=_int_in(d.get("zone"), f"{where}.zone"),
+        fill_zone=_int_in(d.get("fill_zone"), f"{where}.fill_zone"),
     )
 
 
@@ -135,6 +142,7 @@ def state_to_dict(state: HedgeState) -> dict[str, Any]:
     return {
         "version": state.version,
         "cycle": state.cycle,
+        "epoch": state.epoch,
         "updated_at": _dt_out(state.updated_at),
         "symbols": {k: symbol_state_to_dict(v) for k, v in sorted(state.symbols.items())},
     }
@@ -151,12 +159,11 @@ def state_from_dict(d: Any) -> HedgeState:
     symbols_raw = d.get("symbols", {})
     if not isinstance(symbols_raw, dict):
         raise StateCorruptError("state.symbols: expected an object")
-    symbols = {
-        str(k): symbol_state_from_dict(v, f"symbols.{k}") for k, v in symbols_raw.items()
-    }
+    symbols = {str(k): symbol_state_from_dict(v, f"symbols.{k}") for k, v in symbols_raw.items()}
     return HedgeState(
         cycle=cycle or 0,
         symbols=symbols,
         updated_at=_dt_in(d.get("updated_at"), "state.updated_at"),
         version=STATE_VERSION,
+        epoch=_int_in(d.get("epoch", 0), "state.epoch") or 0,
     )

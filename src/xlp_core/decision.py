@@ -1,0 +1,381 @@
+"""The per-symbol decision state machine.
+
+Like h11, it does no I/O and never reads the clock: :func:`observe` folds
+what the venue reported into the previous :class:`SymbolState`,
+:func:`decide` turns that into actions, and the ``after_*`` functions apply
+the execution outcomes. The imperative shell (:mod:`xlp_core.cycle`) does the
+fetching and sending around it.
+
+Rules, first match wins (zones per :mod:`xlp_core.zones`):
+
+1. above max: cancel our order, alert (repeated at most every ``alert_repeat``;
+   never suppressed by the cooldown);
+2. our order outlived ``order_timeout``: cancel it and, if still outside the
+   threshold, close ``close_ratio`` of the exposure at market;
+3. back within threshold: cancel our order;
+4. inside the post-fill cooldown: only a worsening exposure re-orders;
+5. otherwise a zone change (or no live order) cancels and places a new limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import attrs
+
+from xlp_core.cooldown import CooldownStatus, cooldown_status
+from xlp_core.errors import ConfigError, InvalidInputError
+from xlp_core.models import MarketRules, Side, check_finite, check_price
+from xlp_core.offset import update_offset_and_cost
+from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
+from xlp_core.state import SymbolState
+from xlp_core.zones import MAX_ZONE, Thresholds, zone_for
+
+
+def _non_negative_delta(
+    instance: object, attribute: attrs.Attribute[timedelta], v: timedelta
+) -> None:
+    if v < timedelta(0):
+        raise ConfigError(attribute.name, f"must be >= 0, got {v}")
+
+
+def _pct(
+    lo: float, hi: float, *, lo_open: bool = False
+) -> Callable[[object, attrs.Attribute[float], float], None]:
+    def check(instance: object, attribute: attrs.Attribute[float], v: float) -> None:
+        ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+        if not ok:
+            bound = "(" if lo_open else "["
+            raise ConfigError(attribute.name, f"must be in {bound}{lo}, {hi}], got {v!r}")
+
+    return check
+
+
+@attrs.frozen
+class DecisionParams:
+    """The knobs of the default strategy (defaults are the reference bot's)."""
+
+    thresholds: Thresholds = attrs.field(factory=Thresholds)
+    order_timeout: timedelta = attrs.field(
+        default=timedelta(minutes=20), validator=_non_negative_delta
+    )
+    cooldown: timedelta = attrs.field(default=timedelta(minutes=5), validator=_non_negative_delta)
+    price_offset_pct: float = attrs.field(default=0.2, validator=_pct(0.0, 10.0))
+    close_ratio_pct: float = attrs.field(default=40.0, validator=_pct(0.0, 100.0, lo_open=True))
+    max_limit_deviation_pct: float = attrs.field(default=5.0, validator=_pct(0.0, 50.0))
+    market_slippage_pct: float = attrs.field(default=1.0, validator=_pct(0.0, 20.0, lo_open=True))
+    alert_repeat: timedelta = attrs.field(
+        default=timedelta(minutes=15), validator=_non_negative_delta
+    )
+    min_order_notional: float = attrs.field(default=10.0, validator=_pct(0.0, 1e12))
+    post_only: bool = False
+
+
+@attrs.frozen
+class Observation:
+    """What the venue and the pools said about one symbol this cycle."""
+
+    symbol: str
+    ideal: float
+    exchange_position: float
+    price: float
+    initial_offset: float = 0.0
+    open_order_ids: tuple[int, ...] = ()
+    rules: MarketRules | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_finite(self.ideal, f"{self.symbol} ideal hedge")
+        check_finite(self.exchange_position, f"{self.symbol} position")
+        check_finite(self.initial_offset, f"{self.symbol} initial offset")
+        check_price(self.price, f"{self.symbol} price")
+
+
+class ActionKind(enum.StrEnum):
+    CANCEL = "cancel"
+    PLACE_LIMIT = "place_limit"
+    PLACE_MARKET = "place_market"
+    ALERT = "alert"
+
+
+@attrs.frozen
+class Action:
+    kind: ActionKind
+    symbol: str
+    reason: str
+    side: Side | None = None
+    size: float = 0.0
+    price: float | None = None
+    zone: int | None = None
+
+
+@attrs.frozen
+class Observed:
+    """The state after folding in an observation, plus what changed."""
+
+    state: SymbolState
+    offset_usd: float
+    zone: int | None
+    fill_detected: bool = False
+    order_vanished: bool = False
+    stray_order_ids: tuple[int, ...] = ()
+    cost_rebased: bool = False
+    rejected_cost: float | None = None
+
+
+@attrs.frozen
+class Decision:
+    symbol: str
+    observed: Observed
+    actions: tuple[Action, ...]
+    reason: str
+    cooldown: CooldownStatus = CooldownStatus.NORMAL
+
+    @property
+    def state(self) -> SymbolState:
+        return self.observed.state
+
+    @property
+    def places_order(self) -> bool:
+        placing = (ActionKind.PLACE_LIMIT, ActionKind.PLACE_MARKET)
+        return any(a.kind in placing for a in self.actions)
+
+
+def position_tolerance(position: float, rules: MarketRules | None) -> float:
+    """Below this a position change is float noise, not a fill."""
+    if rules is not None:
+        return rules.size_increment / 2.0
+    return 1e-9 * max(1.0, abs(position))
+
+
+def observe(prev: SymbolState, obs: Observation, now: datetime, params: DecisionParams) -> Observed:
+    """Fold the venue's report into the state: fills, vanished orders, offset."""
+    state = prev
+    fill = False
+    if prev.exchange_position is not None:
+        moved = abs(obs.exchange_position - prev.exchange_position)
+        if moved > position_tolerance(obs.exchange_position, obs.rules):
+            fill = True
+            state = attrs.evolve(state, last_fill_at=now, fill_zone=prev.zone)
+
+    vanished = False
+    if state.order_id is not None and state.order_id not in obs.open_order_ids:
+        vanished = True
+        state = attrs.evolve(state, order_id=None, order_zone=None, order_placed_at=None)
+    strays = tuple(i for i in obs.open_order_ids if i != state.order_id)
+
+    update = update_offset_and_cost(
+        obs.ideal,
+        obs.exchange_position + obs.initial_offset,
+        obs.price,
+        prev.offset,
+        prev.cost_basis,
+    )
+    offset_usd = update.offset * obs.price
+    zone = zone_for(offset_usd, params.thresholds)
+    state = attrs.evolve(
+        state,
+        offset=update.offset,
+        cost_basis=update.cost_basis,
+        exchange_position=obs.exchange_position,
+    )
+    return Observed(
+        state=state,
+        offset_usd=offset_usd,
+        zone=zone,
+        fill_detected=fill,
+        order_vanished=vanished,
+        stray_order_ids=strays,
+        cost_rebased=update.rebased,
+        rejected_cost=update.rejected_cost,
+    )
+
+
+def _limit_action(
+    observed: Observed, obs: Observation, params: DecisionParams, reason: str
+) -> Action | None:
+    state = observed.state
+    side = side_for(state.offset)
+    wanted = close_size(state.offset, params.close_ratio_pct)
+    price = limit_price(
+        state.cost_basis,
+        state.offset,
+        params.price_offset_pct,
+        obs.price,
+        params.max_limit_deviation_pct,
+    )
+    sized = fit_to_market(
+        side, wanted, price, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+    )
+    if sized is None:
+        return None
+    return Action(
+        ActionKind.PLACE_LIMIT,
+        obs.symbol,
+        reason + (" (raised to venue minimum)" if sized.bumped_to_minimum else ""),
+        side=sized.side,
+        size=sized.size,
+        price=sized.price,
+        zone=observed.zone,
+    )
+
+
+def _market_action(
+    observed: Observed, obs: Observation, params: DecisionParams, reason: str
+) -> Action | None:
+    state = observed.state
+    side = side_for(state.offset)
+    wanted = close_size(state.offset, params.close_ratio_pct)
+    slip = params.market_slippage_pct / 100.0
+    cap = obs.price * (1.0 + slip) if side is Side.BUY else obs.price * (1.0 - slip)
+    sized = fit_to_market(
+        side, wanted, cap, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+    )
+    if sized is None:
+        return None
+    return Action(
+        ActionKind.PLACE_MARKET,
+        obs.symbol,
+        reason,
+        side=sized.side,
+        size=sized.size,
+        price=sized.price,
+        zone=observed.zone,
+    )
+
+
+def decide(observed: Observed, obs: Observation, now: datetime, params: DecisionParams) -> Decision:
+    """Choose this cycle's actions for one symbol (pure; see the module rules)."""
+    state = observed.state
+    zone = observed.zone
+    has_order = state.order_id is not None
+    actions: list[Action] = []
+    must_cancel = has_order or bool(observed.stray_order_ids)
+
+    def cancel(reason: str) -> None:
+        if must_cancel:
+            actions.append(Action(ActionKind.CANCEL, obs.symbol, reason))
+
+    def done(reason: str, status: CooldownStatus = CooldownStatus.NORMAL) -> Decision:
+        return Decision(obs.symbol, observed, tuple(actions), reason, status)
+
+    if zone == MAX_ZONE:
+        cancel("exposure above max threshold")
+        due = state.last_alert_at is None or now - state.last_alert_at >= params.alert_repeat
+        if due:
+            actions.append(
+                Action(ActionKind.ALERT, obs.symbol, "exposure above max threshold", zone=zone)
+            )
+        return done("above max threshold" + ("" if due else " (alert already sent)"))
+
+    if (
+        has_order
+        and state.order_placed_at is not None
+        and now - state.order_placed_at >= params.order_timeout
+    ):
+        cancel("order timed out")
+        if zone is not None:
+            market = _market_action(observed, obs, params, "order timed out: force close")
+            if market is not None:
+                actions.append(market)
+                return done("order timed out: cancel and close at market")
+            return done("order timed out: cancel; close below venue minimum")
+        return done("order timed out within threshold: cancel only")
+
+    if zone is None:
+        cancel("within threshold")
+        return done("within threshold")
+
+    reference = state.order_zone if has_order else state.fill_zone
+    status = cooldown_status(state.last_fill_at, now, params.cooldown, reference, zone)
+    if status is CooldownStatus.HOLD:
+        if observed.stray_order_ids:
+            cancel("unknown open orders")
+        return done(f"cooldown: zone {zone} not worse than {reference}; holding", status)
+    if status is CooldownStatus.NORMAL and has_order and state.order_zone == zone:
+        if observed.stray_order_ids:
+            # Cancel-all would also take our order; re-place it below.
+            pass
+        else:
+            return done(f"maintaining order in zone {zone}", status)
+
+    why = (
+        f"cooldown: zone worsened to {zone}"
+        if status is CooldownStatus.RE_ORDER
+        else f"zone {state.order_zone} -> {zone}"
+    )
+    cancel(why)
+    limit = _limit_action(observed, obs, params, why)
+    if limit is None:
+        return done(f"{why}; order below venue minimum", status)
+    actions.append(limit)
+    return done(why, status)
+
+
+def finish_cycle(decision: Decision) -> SymbolState:
+    """The state to carry forward when no action changed it: remember this zone."""
+    return attrs.evolve(decision.state, zone=decision.observed.zone)
+
+
+# --- transitions after execution -------------------------------------------
+
+
+def after_cancel(state: SymbolState, *, confirmed: bool) -> SymbolState:
+    """A confirmed cancel-all means no order of ours is live any more."""
+    if not confirmed:
+        return state
+    return attrs.evolve(state, order_id=None, order_zone=None, order_placed_at=None)
+
+
+class ExecOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    FILLED = "filled"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+def after_limit(
+    state: SymbolState,
+    action: Action,
+    *,
+    client_order_id: int,
+    outcome: ExecOutcome,
+    now: datetime,
+) -> SymbolState:
+    """Track the new order; an unknown outcome is tracked as live (never forgotten)."""
+    if outcome is ExecOutcome.REJECTED:
+        return state
+    if outcome is ExecOutcome.FILLED:
+        return attrs.evolve(
+            state,
+            order_id=None,
+            order_zone=None,
+            order_placed_at=None,
+            last_fill_at=now,
+            fill_zone=action.zone,
+        )
+    return attrs.evolve(
+        state, order_id=client_order_id, order_zone=action.zone, order_placed_at=now
+    )
+
+
+def after_market(
+    state: SymbolState, action: Action, *, outcome: ExecOutcome, now: datetime
+) -> SymbolState:
+    """A sent market order starts the cooldown whether or not we saw the fill yet."""
+    if outcome is ExecOutcome.REJECTED:
+        return state
+    return attrs.evolve(state, last_fill_at=now, fill_zone=action.zone)
+
+
+def after_alert(state: SymbolState, now: datetime) -> SymbolState:
+    return attrs.evolve(state, last_alert_at=now)
+
+
+def check_now(now: datetime) -> datetime:
+    """The machine compares datetimes; naive ones would silently mis-order."""
+    if now.tzinfo is None:
+        raise InvalidInputError("now must be timezone-aware")
+    return now

@@ -1,0 +1,96 @@
+"""Order side, size and limit price for closing part of an exposure."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from xlp_core.errors import InvalidInputError
+from xlp_core.models import MarketRules, Side, check_price
+
+
+def side_for(offset: float) -> Side:
+    """Long exposure (offset > 0) is closed by selling; short by buying."""
+    return Side.SELL if offset > 0 else Side.BUY
+
+
+def close_size(offset: float, close_ratio_pct: float) -> float:
+    """``|offset| * ratio``: the reference bot closes a fixed share per order."""
+    if not math.isfinite(offset):
+        raise InvalidInputError(f"offset must be finite, got {offset!r}")
+    if not 0 < close_ratio_pct <= 100:
+        raise InvalidInputError(f"close ratio must be in (0, 100], got {close_ratio_pct!r}")
+    return abs(offset) * close_ratio_pct / 100.0
+
+
+def limit_price(
+    cost_basis: float,
+    offset: float,
+    price_offset_pct: float,
+    market_price: float,
+    max_deviation_pct: float,
+) -> float:
+    """Cost basis +/- the configured offset, clamped to a band around the market.
+
+    Anchoring on the break-even cost is the reference behaviour; the clamp
+    stops a degenerate cost (679 for SOL at 179) from producing an absurd
+    order. A cost of 0 (no basis yet) anchors on the market.
+    """
+    market_price = check_price(market_price, "market price")
+    anchor = cost_basis if cost_basis > 0 else market_price
+    sign = 1.0 if offset > 0 else -1.0
+    raw = anchor * (1.0 + sign * price_offset_pct / 100.0)
+    low = market_price * (1.0 - max_deviation_pct / 100.0)
+    high = market_price * (1.0 + max_deviation_pct / 100.0)
+    return min(max(raw, low), high)
+
+
+@attrs.frozen
+class SizedOrder:
+    side: Side
+    size: float
+    price: float | None
+    bumped_to_minimum: bool = False
+
+
+def fit_to_market(
+    side: Side,
+    size: float,
+    price: float | None,
+    reference_price: float,
+    max_size: float,
+    rules: MarketRules | None,
+    min_notional: float,
+) -> SizedOrder | None:
+    """Round to the venue's increments and respect its minimums, or give up.
+
+    A close that is below the venue minimum is raised to the minimum when the
+    whole exposure allows it (the reference defaults otherwise never trade on
+    Lighter); ``None`` means no valid order exists for this exposure.
+    """
+    bumped = False
+    venue_min_notional = max(min_notional, rules.min_notional if rules else 0.0)
+    if size * reference_price < venue_min_notional:
+        size = venue_min_notional / reference_price
+        bumped = True
+    if rules is not None and size < rules.min_size:
+        size = rules.min_size
+        bumped = True
+    if rules is not None:
+        # Round the cap down, the wanted size up to a whole increment if bumped.
+        cap = rules.round_size(max_size)
+        steps = size / rules.size_increment
+        size = (math.ceil(steps - 1e-9) if bumped else math.floor(steps + 1e-9)) * (
+            rules.size_increment
+        )
+        size = min(size, cap)
+        if price is not None:
+            price = rules.round_price(price, side)
+    else:
+        size = min(size, max_size)
+    if size <= 0 or size * reference_price < venue_min_notional * (1 - 1e-9):
+        return None
+    if rules is not None and size < rules.min_size:
+        return None
+    return SizedOrder(side, size, price, bumped)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xlp_core.errors import ConfigError, InvalidInputError
+from xlp_core.models import MarketRules, Side
+from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
+from xlp_core.zones import MAX_ZONE, Thresholds, zone_for
+
+T = Thresholds()
+
+
+@pytest.mark.parametrize(
+    ("usd", "zone"),
+    [
+        (0, None),
+        (4.999, None),
+        (5, 0),
+        (7.49, 0),
+        (7.5, 1),
+        (-9.99, 1),
+        (17.5, 5),
+        (19.99, 5),
+        (20.0, 6),
+        (20.01, MAX_ZONE),
+        (-25, MAX_ZONE),
+    ],
+)
+def test_zone_table(usd: float, zone: int | None) -> None:
+    assert zone_for(usd, T) == zone
+
+
+def test_zone_rejects_nan() -> None:
+    with pytest.raises(InvalidInputError):
+        zone_for(math.nan, T)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "step"), [(20, 5, 1), (5, 5, 1), (0, 10, 1), (5, 20, 0), (5, math.inf, 1)]
+)
+def test_bad_thresholds(lo: float, hi: float, step: float) -> None:
+    with pytest.raises(ConfigError):
+        Thresholds(lo, hi, step)
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9), st.floats(min_value=-1e9, max_value=1e9))
+def test_zone_monotone_in_size(a: float, b: float) -> None:
+    """A larger exposure never lands in a smaller zone (max counts as largest)."""
+    big, small = (a, b) if abs(a) >= abs(b) else (b, a)
+    zb, zs = zone_for(big, T), zone_for(small, T)
+    rank = lambda z: -1 if z is None else (10**9 if z == MAX_ZONE else z)  # noqa: E731
+    assert rank(zb) >= rank(zs)
+
+
+def test_sizing_reference() -> None:
+    assert side_for(0.06) is Side.SELL
+    assert side_for(-0.06) is Side.BUY
+    assert close_size(-0.06, 40) == pytest.approx(0.024)
+    # Long exposure sells above cost; short exposure buys below cost.
+    assert limit_price(150, 1, 0.2, 150, 5) == pytest.approx(150.3)
+    assert limit_price(150, -1, 0.2, 150, 5) == pytest.approx(149.7)
+
+
+def test_limit_price_clamped_to_market_band() -> None:
+    # The reference's degenerate cost 679 for SOL at 179 is clamped to +5%.
+    assert limit_price(679, 1e-4, 0.2, 179, 5) == pytest.approx(179 * 1.05)
+    assert limit_price(0, 1, 0.2, 100, 5) == pytest.approx(100.2)
+
+
+def test_fit_raises_to_minimum_and_rounds() -> None:
+    rules = MarketRules("SOL", size_increment=0.001, price_increment=0.01, min_notional=10)
+    sized = fit_to_market(Side.SELL, 0.04, 150.305, 150, 0.1, rules, 10)
+    assert sized is not None
+    assert sized.bumped_to_minimum
+    assert sized.size == pytest.approx(0.067)  # 10 / 150 rounded up to the increment
+    capped = fit_to_market(Side.SELL, 0.024, 150.305, 150, 0.0668, rules, 10)
+    assert capped is None  # meeting the minimum would over-trade the exposure
+    assert sized.price == pytest.approx(150.31)  # sells round up (passive)
+    assert fit_to_market(Side.SELL, 0.01, 150, 150, 0.05, rules, 10) is None  # $7.5 total
+
+
+@given(
+    st.floats(min_value=1e-6, max_value=1e4),
+    st.floats(min_value=1e-3, max_value=1e5),
+    st.floats(min_value=0, max_value=100),
+)
+def test_fit_never_exceeds_exposure_or_goes_below_minimum(
+    offset: float, price: float, min_notional: float
+) -> None:
+    rules = MarketRules("X", size_increment=1e-4, price_increment=1e-4)
+    sized = fit_to_market(Side.BUY, offset * 0.4, price, price, offset, rules, min_notional)
+    if sized is not None:
+        assert sized.size <= offset + 1e-12
+        assert sized.size * price >= min_notional * (1 - 1e-9)
+        assert sized.size > 0
