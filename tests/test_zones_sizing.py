@@ -52,7 +52,10 @@ def test_zone_monotone_in_size(a: float, b: float) -> None:
     """A larger exposure never lands in a smaller zone (max counts as largest)."""
     big, small = (a, b) if abs(a) >= abs(b) else (b, a)
     zb, zs = zone_for(big, T), zone_for(small, T)
-    rank = lambda z: -1 if z is None else (10**9 if z == MAX_ZONE else z)  # noqa: E731
+
+    def rank(z: int | None) -> int:
+        return -1 if z is None else (10**9 if z == MAX_ZONE else z)
+
     assert rank(zb) >= rank(zs)
 
 
