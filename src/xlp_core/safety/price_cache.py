@@ -1,0 +1,88 @@
+"""A short-TTL price cache: fewer requests, never a stale price past the TTL."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from xlp_core.errors import InvalidPriceError
+from xlp_core.models import MarketRules, Order, OrderRequest
+from xlp_core.ports import Exchange
+
+
+class PriceCachedExchange:
+    """Caches ``prices()`` per symbol for ``ttl`` seconds; errors are never cached.
+
+    A symbol's entry is dropped when we trade it, so sizing after an order
+    always sees a fresh price.
+    """
+
+    def __init__(
+        self, inner: Exchange, *, ttl: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not math.isfinite(ttl) or ttl < 0:
+            raise ValueError(f"ttl must be finite and >= 0, got {ttl}")
+        self.inner = inner
+        self.ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, float]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
+        now = self._clock()
+        out: dict[str, float] = {}
+        missing: list[str] = []
+        for s in symbols:
+            hit = self._cache.get(s)
+            if hit is not None and now - hit[1] < self.ttl:
+                out[s] = hit[0]
+                self.hits += 1
+            else:
+                missing.append(s)
+        if missing:
+            self.misses += len(missing)
+            fresh = await self.inner.prices(missing)
+            for s, p in fresh.items():
+                if isinstance(p, bool) or not isinstance(p, int | float):
+                    raise InvalidPriceError(f"{s}: venue price is not a number: {p!r}")
+                if math.isfinite(p) and p > 0:
+                    self._cache[s] = (float(p), now)
+                out[s] = p  # bad values pass through uncached: the core rejects them
+        return out
+
+    def invalidate(self, symbol: str | None = None) -> None:
+        if symbol is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(symbol, None)
+
+    async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
+        return await self.inner.markets(symbols)
+
+    async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
+        return await self.inner.positions(symbols)
+
+    async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
+        return await self.inner.open_orders(symbols)
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        self.invalidate(request.symbol)
+        return await self.inner.place_order(request)
+
+    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
+        return await self.inner.get_order(symbol, client_order_id)
+
+    async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
+        return await self.inner.cancel_order(symbol, client_order_id)
+
+    async def cancel_all_orders(self, symbol: str) -> int:
+        return await self.inner.cancel_all_orders(symbol)
+
+    async def close(self) -> None:
+        await self.inner.close()
