@@ -1,0 +1,8 @@
+"""Audit sinks: JSONL, SQLite, memory. All append-only and redacting."""
+
+from xlp_adapters.audit.jsonl import JsonlAuditSink
+from xlp_adapters.audit.memory import MemoryAuditSink
+from xlp_adapters.audit.redact import redact
+from xlp_adapters.audit.sqlite import SqliteAuditSink
+
+__all__ = ["JsonlAuditSink", "MemoryAuditSink", "SqliteAuditSink", "redact"]
