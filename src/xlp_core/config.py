@@ -90,7 +90,7 @@ class HedgeConfig:
     alert_repeat_minutes: float = attrs.field(default=15.0, validator=_finite(0))
     post_only: bool = False
 
-    check_interval_seconds: float = attrs.field(default=60.0, validator=_finite(1))
+    check_interval_seconds: float = attrs.field(default=60.0, validator=_finite(0, strict=True))
     min_order_notional_usd: float = attrs.field(default=10.0, validator=_finite(0))
     max_order_notional_usd: float = attrs.field(default=5_000.0, validator=_finite(0, strict=True))
     max_cycle_notional_usd: float = attrs.field(default=20_000.0, validator=_finite(0, strict=True))

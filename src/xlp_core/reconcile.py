@@ -6,7 +6,9 @@ Run before the first cycle of a process. It
   corrupt state file is an error unless ``rebuild=True``: nothing is
   overwritten without being asked);
 * moves the order-id epoch forward so a rebuilt state can never reuse a
-  client order id of an earlier run;
+  client order id of an earlier run, and moves the cycle counter past the
+  last cycle in the audit log: a crash after an order was sent but before
+  the state was saved must not make the next cycle reuse that order's id;
 * lists the venue's open orders: the one order per symbol that the state
   says is ours is adopted, anything else (orders from before a crash whose
   id never reached the state) is cancelled with a confirmed cancel-all.
@@ -76,6 +78,14 @@ def state_from_audit(events: Iterable[AuditEvent], now: datetime) -> HedgeState:
     return HedgeState(cycle=last_cycle, symbols=symbols, updated_at=now, epoch=epoch)
 
 
+def last_audit_cycle(audit: AuditSink) -> int:
+    """The highest cycle number in the log (sinks may offer a fast ``last_cycle``)."""
+    fast = getattr(audit, "last_cycle", None)
+    if callable(fast):
+        return int(fast())
+    return max((ev.cycle for ev in audit.events()), default=0)
+
+
 def plan_reconcile(state: HedgeState, open_orders: Iterable[Order]) -> ReconcilePlan:
     """Adopt the order each symbol's state names; cancel every symbol with others."""
     by_symbol: dict[str, list[Order]] = {}
@@ -137,6 +147,10 @@ async def reconcile(
     if loaded is None:
         loaded = state_from_audit(audit.events(), now)
         rebuilt = True
+    else:
+        logged = last_audit_cycle(audit)
+        if logged > loaded.cycle:
+            loaded = attrs.evolve(loaded, cycle=logged)
     symbols = sorted(set(config.symbols) | set(loaded.symbols))
     orders = await exchange.open_orders(symbols) if symbols else []
     plan = plan_reconcile(loaded, orders)

@@ -86,6 +86,15 @@ class SqliteAuditSink:
     def events(self) -> Iterator[AuditEvent]:
         return self.query()
 
+    def last_cycle(self) -> int:
+        """Highest cycle logged (reconciliation needs it at start-up, cheaply)."""
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT MAX(cycle) FROM events").fetchone()
+        except sqlite3.Error as exc:
+            raise AuditError(f"{self.path}: cannot read audit log: {exc}") from exc
+        return int(row[0] or 0)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
