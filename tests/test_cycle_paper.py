@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
+
 from xlp_adapters.audit import MemoryAuditSink
 from xlp_adapters.paper import PaperExchange
 from xlp_adapters.stores import MemoryStateStore
-
 from xlp_core import audit as A
 from xlp_core.config import HedgeConfig
-from xlp_core.cycle import run_hedge_cycle
+from xlp_core.cycle import CycleReport, run_hedge_cycle
 from xlp_core.decision import ActionKind
 from xlp_core.errors import TransientExchangeError
 from xlp_core.execution import NO_WAIT
@@ -71,7 +71,7 @@ async def cycle(
     audit: MemoryAuditSink,
     clock: Clock,
     config: HedgeConfig = CONFIG,
-):  # type: ignore[no-untyped-def]
+) -> CycleReport:
     return await run_hedge_cycle(
         exchange=ex, pools=[pool], store=store, audit=audit, config=config, clock=clock,
         policy=NO_WAIT,

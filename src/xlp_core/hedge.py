@@ -26,6 +26,10 @@ SYMBOL_ALIASES: Mapping[str, str] = {
 STABLECOINS: frozenset[str] = frozenset({"USDC", "USDT", "USD"})
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def normalise_symbol(symbol: str) -> str:
     """Map a pool's token name to the venue symbol (``WBTC`` -> ``BTC``)."""
     upper = symbol.strip().upper()
@@ -46,7 +50,7 @@ def ideal_hedges(
     by_pool = {snap.pool: snap for snap in snapshots}
     result: dict[str, float] = {}
     for pool, amount in holdings.items():
-        if not math.isfinite(amount) or amount < 0:
+        if not _is_number(amount) or not math.isfinite(amount) or amount < 0:
             raise InvalidInputError(f"holding of {pool} must be finite and >= 0, got {amount!r}")
         if amount == 0:
             continue
@@ -54,7 +58,7 @@ def ideal_hedges(
         if snap is None:
             raise MissingSymbolError(pool, "pool snapshot")
         for raw_symbol, per_token in snap.per_token.items():
-            if not math.isfinite(per_token) or per_token < 0:
+            if not _is_number(per_token) or not math.isfinite(per_token) or per_token < 0:
                 raise InvalidInputError(
                     f"{pool}.{raw_symbol} exposure must be finite and >= 0, got {per_token!r}"
                 )
