@@ -1,0 +1,128 @@
+"""The ``xlp`` command line: paper by default, live only when asked, graceful stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from xlp_adapters.audit import SqliteAuditSink
+from xlp_adapters.cli import main
+from xlp_adapters.stores import SqliteStateStore
+from xlp_core import audit as A
+
+SAMPLE = Path(__file__).parents[1] / "examples" / "data" / "sample"
+
+
+def xlp(*args: str) -> list[str]:
+    return [sys.executable, "-m", "xlp_adapters.cli", *args]
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "xlp.toml"
+    cfg.write_text(
+        "[hedge]\npools = { JLP = 1000.0 }\nthreshold_min_usd = 100.0\n"
+        "threshold_max_usd = 100000.0\nthreshold_step_usd = 100.0\n" + extra
+    )
+    return cfg
+
+
+def run_args(tmp_path: Path, cfg: Path) -> list[str]:
+    return [
+        "run", "--config", str(cfg), "--paper-price", "SOL=150", "--static-pool", "JLP:SOL=0.1",
+        "--interval", "0.05", "--state", str(tmp_path / "s.sqlite"),
+        "--audit", str(tmp_path / "a.sqlite"),
+    ]  # fmt: skip
+
+
+def test_run_once_on_paper(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    assert main([*run_args(tmp_path, cfg), "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "cycle 1: SOL:" in out
+    state = SqliteStateStore(tmp_path / "s.sqlite").load()
+    assert state is not None
+    assert state.cycle == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_gracefully(tmp_path: Path, sig: signal.Signals) -> None:
+    cfg = write_config(tmp_path)
+    env = {**os.environ, "NO_PROXY": "127.0.0.1"}
+    proc = subprocess.Popen(
+        xlp(*run_args(tmp_path, cfg)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    seen = 0
+    while seen < 3 and time.monotonic() < deadline:
+        if proc.stdout.readline().startswith("cycle "):
+            seen += 1
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped after" in out
+    assert "signal" in out
+    audit = SqliteAuditSink(tmp_path / "a.sqlite")
+    kinds = [e.kind for e in audit.events()]
+    audit.close()
+    # Every cycle that started also finished: nothing was cut in half.
+    assert kinds.count(A.CYCLE_START) == kinds.count(A.CYCLE_END) >= 3
+
+
+def test_real_venue_needs_live_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, 'exchange = "lighter"\nmode = "live"\n')
+    assert main(["run", "--config", str(cfg), "--once"]) == 2
+    assert "LiveTradingNotEnabledError" in capsys.readouterr().err
+
+
+def test_live_without_credentials_is_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in (
+        "XLP_LIGHTER_PRIVATE_KEY",
+        "XLP_LIGHTER_ACCOUNT_INDEX",
+        "XLP_LIGHTER_API_KEY_INDEX",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    cfg = write_config(tmp_path, 'exchange = "lighter"\nmode = "live"\n')
+    assert main(["run", "--config", str(cfg), "--once", "--live"]) == 2
+    assert "XLP_LIGHTER_PRIVATE_KEY" in capsys.readouterr().err
+
+
+def test_lighter_without_live_mode_is_refused(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, 'exchange = "lighter"\n')
+    assert main(["config", "--config", str(cfg)]) == 2
+
+
+def test_corrupt_state_is_refused_and_kept(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    state = tmp_path / "s.sqlite"
+    state.write_bytes(b"not a database")
+    assert main([*run_args(tmp_path, cfg), "--once"]) == 3
+    assert state.read_bytes() == b"not a database"
+
+
+def test_config_prints_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "--config", str(write_config(tmp_path))]) == 0
+    assert "threshold_min_usd = 100.0" in capsys.readouterr().out
+
+
+def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png, csv = tmp_path / "p.png", tmp_path / "r.csv"
+    code = main([
+        "backtest", str(SAMPLE), "--steps", "240", "--no-progress", "--plot", str(png),
+        "--csv", str(csv), "--state", str(tmp_path / "bs.sqlite"),
+        "--audit", str(tmp_path / "ba.sqlite"),
+    ])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "engine: cycle" in out
+    assert png.stat().st_size > 1000
+    assert csv.read_text().count("\n") > 100
