@@ -123,6 +123,6 @@ def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     ])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
-    assert "engine: cycle" in out
+    assert "engine cycle" in out
     assert png.stat().st_size > 1000
     assert csv.read_text().count("\n") > 100

@@ -100,3 +100,19 @@ def test_fit_never_exceeds_exposure_or_goes_below_minimum(
         assert sized.size <= offset + 1e-12
         assert sized.size * price >= min_notional * (1 - 1e-9)
         assert sized.size > 0
+
+
+def test_rounding_down_below_minimum_rounds_up_instead() -> None:
+    # 0.003466 ETH is $10.04 at 2897; flooring to 0.0034 ($9.85) would lose the order.
+    rules = MarketRules("ETH", size_increment=0.0001, price_increment=0.01, min_notional=10)
+    sized = fit_to_market(Side.SELL, 0.003466, None, 2897.0, 0.01, rules, 10)
+    assert sized is not None
+    assert sized.size == pytest.approx(0.0035)
+
+
+def test_minimum_checked_at_the_limit_price_for_buys() -> None:
+    # A buy limit below the market is worth less at its own price: size for that.
+    rules = MarketRules("SOL", size_increment=0.001, price_increment=0.01, min_notional=10)
+    sized = fit_to_market(Side.BUY, 0.01, 95.0, 100.0, 1.0, rules, 10)
+    assert sized is not None
+    assert sized.size * 95.0 >= 10

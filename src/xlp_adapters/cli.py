@@ -6,7 +6,7 @@
   real venue *and* ``--live`` is given;
 * ``xlp config`` — validate a config and print the effective settings.
 
-Exit codes: 0 ok, 2 configuration or permission problem (nothing was sent),
+Exit codes: 0 ok, 2 configuration, input or permission problem (nothing was sent),
 3 state or audit problem, 1 anything else.
 """
 
@@ -29,6 +29,7 @@ from xlp_core.cycle import CycleReport
 from xlp_core.errors import (
     AuditError,
     ConfigError,
+    InvalidInputError,
     LiveTradingNotEnabledError,
     StateError,
     XlpError,
@@ -164,15 +165,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         steps=args.steps,
         overwrite=args.overwrite,
     )
-    summary = attrs.asdict(result.summary())
-    by_symbol = summary.pop("by_symbol", {})
-    for key, value in summary.items():
-        print(f"{key:>28}: {value}")
-    for symbol, row in by_symbol.items():
-        cells = ", ".join(
-            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-        )
-        print(f"{symbol:>28}: {cells}")
+    print(result.summary().format())
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         result.to_frame().to_csv(args.csv)
@@ -289,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: Any = args.func(args)
         return int(code)
-    except (ConfigError, LiveTradingNotEnabledError) as exc:
+    except (ConfigError, LiveTradingNotEnabledError, InvalidInputError) as exc:
         print(f"xlp: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (StateError, AuditError) as exc:

@@ -67,30 +67,34 @@ def fit_to_market(
 
     A close that is below the venue minimum is raised to the minimum when the
     whole exposure allows it (the reference defaults otherwise never trade on
-    Lighter); ``None`` means no valid order exists for this exposure.
+    Lighter). The minimum is checked at the lower of the market and the
+    order's own price, as a venue may value a limit at its limit. ``None``
+    means no valid order exists for this exposure.
     """
+    if rules is not None and price is not None:
+        price = rules.round_price(price, side)
+    value_price = min(reference_price, price) if price is not None else reference_price
+    venue_min = max(min_notional, rules.min_notional if rules else 0.0)
+    tolerance = 1 - 1e-9
     bumped = False
-    venue_min_notional = max(min_notional, rules.min_notional if rules else 0.0)
-    if size * reference_price < venue_min_notional:
-        size = venue_min_notional / reference_price
+    if size * value_price < venue_min:
+        size = venue_min / value_price
         bumped = True
-    if rules is not None and size < rules.min_size:
-        size = rules.min_size
-        bumped = True
-    if rules is not None:
-        # Round the cap down, the wanted size up to a whole increment if bumped.
+    if rules is None:
+        size = min(size, max_size)
+    else:
+        if size < rules.min_size:
+            size = rules.min_size
+            bumped = True
         cap = rules.round_size(max_size)
         steps = size / rules.size_increment
-        size = (math.ceil(steps - 1e-9) if bumped else math.floor(steps + 1e-9)) * (
-            rules.size_increment
-        )
+        size = math.floor(steps + 1e-9) * rules.size_increment
+        if size * value_price < venue_min * tolerance or size < rules.min_size:
+            size = math.ceil(steps - 1e-9) * rules.size_increment  # up: rounding cost the minimum
+            bumped = True
         size = min(size, cap)
-        if price is not None:
-            price = rules.round_price(price, side)
-    else:
-        size = min(size, max_size)
-    if size <= 0 or size * reference_price < venue_min_notional * (1 - 1e-9):
-        return None
-    if rules is not None and size < rules.min_size:
+        if size < rules.min_size:
+            return None
+    if size <= 0 or size * value_price < venue_min * tolerance:
         return None
     return SizedOrder(side, size, price, bumped)

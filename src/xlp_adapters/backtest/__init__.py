@@ -1,0 +1,39 @@
+"""Backtesting: replay price and pool-composition history through the hedger.
+
+Needs the ``backtest`` extra (pandas, matplotlib, tqdm). Start with
+:func:`run_backtest`; :func:`load_scenario` and :func:`generate_scenario`
+provide its input.
+"""
+
+from __future__ import annotations
+
+from xlp_adapters.backtest.data import (
+    PoolPath,
+    Scenario,
+    ScenarioError,
+    generate_scenario,
+    load_scenario,
+    write_scenario,
+)
+from xlp_adapters.backtest.engine import BacktestError, PaperVenue, SimClock, run_backtest
+from xlp_adapters.backtest.fast import FillModel, run_fast
+from xlp_adapters.backtest.results import BacktestResult, FillRecord, Record, Summary
+
+__all__ = [
+    "BacktestError",
+    "BacktestResult",
+    "FillModel",
+    "FillRecord",
+    "PaperVenue",
+    "PoolPath",
+    "Record",
+    "Scenario",
+    "ScenarioError",
+    "SimClock",
+    "Summary",
+    "generate_scenario",
+    "load_scenario",
+    "run_backtest",
+    "run_fast",
+    "write_scenario",
+]

@@ -1,0 +1,478 @@
+"""What a backtest produced: per-step records, fills, a summary.
+
+Both engines feed the same :class:`Recorder`, so their records are computed
+by one piece of code and can be compared field by field. Records are kept in
+columns (a year of minute data is millions of rows); :attr:`BacktestResult.records`
+builds row objects only when asked.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from xlp_adapters.backtest.data import Scenario, lp_values
+from xlp_core.config import HedgeConfig
+from xlp_core.models import Side
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import pandas as pd
+
+
+@attrs.frozen
+class FillRecord:
+    """One simulated fill of the hedge leg."""
+
+    time: datetime
+    symbol: str
+    side: Side
+    size: float
+    price: float
+    fee: float
+    liquidity: str
+    """``maker`` (a resting limit crossed) or ``taker`` (market, or a crossing limit)."""
+    client_order_id: int | None = None
+
+    @property
+    def signed_size(self) -> float:
+        return self.size * self.side.sign
+
+    @property
+    def notional(self) -> float:
+        return self.size * self.price
+
+
+@attrs.frozen
+class Record:
+    """The end-of-step picture of one symbol."""
+
+    time: datetime
+    symbol: str
+    price: float
+    ideal: float
+    position: float
+    offset: float
+    offset_usd: float
+    zone: int | None
+    cost_basis: float
+    open_order: bool
+    fills: int
+    volume_usd: float
+    fees: float
+    funding: float
+    realised_pnl: float
+    unrealised_pnl: float
+    hedge_pnl: float
+    lp_value: float | None
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Record))
+
+
+@attrs.define
+class Book:
+    """Average-cost accounting of one symbol's hedge leg.
+
+    ``realised`` excludes fees and funding, which are kept apart so that the
+    cost of hedging is visible on its own.
+    """
+
+    position: float = 0.0
+    avg_price: float = 0.0
+    realised: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    fills: int = 0
+    volume: float = 0.0
+
+    def open(self, position: float, price: float) -> None:
+        """Start from a position already held, valued at ``price`` (no fill, no fee)."""
+        self.position = position
+        self.avg_price = price if position else 0.0
+
+    def fill(self, signed_size: float, price: float, fee: float) -> None:
+        self.fills += 1
+        self.fees += fee
+        self.volume += abs(signed_size) * price
+        pos = self.position
+        new = pos + signed_size
+        if pos == 0.0 or (pos > 0) == (signed_size > 0):
+            self.avg_price = (pos * self.avg_price + signed_size * price) / new
+        else:
+            closed = min(abs(signed_size), abs(pos))
+            direction = 1.0 if pos > 0 else -1.0
+            self.realised += closed * (price - self.avg_price) * direction
+            if abs(signed_size) > abs(pos):
+                self.avg_price = price
+            elif abs(new) < 1e-12:
+                self.avg_price = 0.0
+        self.position = new
+
+    def pay_funding(self, price: float, rate: float) -> float:
+        """Longs pay a positive rate, shorts receive it; return the cash flow."""
+        flow = -self.position * price * rate
+        self.funding += flow
+        return flow
+
+    def unrealised(self, price: float) -> float:
+        return self.position * (price - self.avg_price)
+
+    def pnl(self, price: float) -> float:
+        return self.realised + self.unrealised(price) - self.fees + self.funding
+
+
+@attrs.frozen
+class SymbolSummary:
+    fills: int
+    volume_usd: float
+    fees: float
+    funding: float
+    realised_pnl: float
+    unrealised_pnl: float
+    hedge_pnl: float
+    final_position: float
+    final_offset_usd: float
+    max_abs_offset_usd: float
+    time_outside_threshold_s: float
+    alerts: int
+
+
+@attrs.frozen
+class Summary:
+    """Totals of a run; :meth:`as_dict` for JSON, :meth:`format` for a terminal."""
+
+    engine: str
+    start: datetime
+    end: datetime
+    steps: int
+    cycles: int
+    symbols: tuple[str, ...]
+    fills: int
+    volume_usd: float
+    fees: float
+    funding: float
+    realised_pnl: float
+    unrealised_pnl: float
+    hedge_pnl: float
+    lp_value_start: float | None
+    lp_value_end: float | None
+    lp_pnl: float | None
+    net_pnl: float | None
+    max_abs_offset_usd: float
+    time_outside_threshold_s: float
+    time_outside_threshold_pct: float
+    alerts: int
+    by_symbol: Mapping[str, SymbolSummary]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self, recurse=True)
+        d["start"] = self.start.isoformat()
+        d["end"] = self.end.isoformat()
+        d["symbols"] = list(self.symbols)
+        return d
+
+    def format(self) -> str:
+        def usd(x: float | None) -> str:
+            return "n/a" if x is None else f"{x:,.2f}"
+
+        lines = [
+            f"engine {self.engine}: {self.steps} steps, {self.cycles} cycles, "
+            f"{self.start.isoformat()} .. {self.end.isoformat()}",
+            f"fills {self.fills}  volume ${usd(self.volume_usd)}  fees ${usd(self.fees)}  "
+            f"funding ${usd(self.funding)}  alerts {self.alerts}",
+            f"hedge pnl ${usd(self.hedge_pnl)} (realised {usd(self.realised_pnl)}, "
+            f"unrealised {usd(self.unrealised_pnl)})",
+            f"lp value ${usd(self.lp_value_start)} -> ${usd(self.lp_value_end)}  "
+            f"net pnl ${usd(self.net_pnl)}",
+            f"max |offset| ${usd(self.max_abs_offset_usd)}  outside threshold "
+            f"{self.time_outside_threshold_pct:.2f}% of symbol-time",
+        ]
+        for sym, s in self.by_symbol.items():
+            lines.append(
+                f"  {sym:<6} fills {s.fills:>4}  position {s.final_position:,.6g}  "
+                f"pnl ${s.hedge_pnl:,.2f}  max |offset| ${s.max_abs_offset_usd:,.2f}"
+            )
+        return "\n".join(lines)
+
+
+class Recorder:
+    """Accumulates books, fills, extremes and sampled snapshots during a run.
+
+    Engines store a *snapshot* of what only they know (position, cost basis,
+    live order, the book's running totals) whenever it may have changed, at
+    least once at step 0; the row of a sampled step is the last snapshot at
+    or before it, and prices, offsets, zones, PnL and LP value are derived in
+    bulk by :meth:`columns`. The fast engine thus records nothing on the
+    (vast majority of) steps where nothing of its own changed.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        config: HedgeConfig,
+        symbols: Sequence[str],
+        ideals: Mapping[str, Sequence[float]],
+        record_every: int = 1,
+    ) -> None:
+        if record_every < 1:
+            raise ValueError("record_every must be >= 1")
+        self.scenario = scenario
+        self.config = config
+        self.symbols = tuple(symbols)
+        self.ideals = ideals
+        self.record_every = record_every
+        self.min_usd = config.threshold_min_usd
+        self.books = {s: Book() for s in self.symbols}
+        self.fills: list[FillRecord] = []
+        # Flat float64 buffer of RAW_FIELDS tuples: cheap to append, zero-copy to numpy.
+        self.rows = array("d")
+        self.max_abs = dict.fromkeys(self.symbols, 0.0)
+        self.outside_s = dict.fromkeys(self.symbols, 0.0)
+        self.alerts = dict.fromkeys(self.symbols, 0)
+        self.cycles = 0
+
+    def on_fill(self, fill: FillRecord) -> None:
+        self.fills.append(fill)
+        self.books[fill.symbol].fill(fill.signed_size, fill.price, fill.fee)
+
+    def track(self, k: int, i: int, position: float) -> None:
+        """Extremes and time outside the threshold, at every step (sampled or not)."""
+        sym = self.symbols[k]
+        times = self.scenario.times
+        offset = position + self.config.initial_offsets.get(sym, 0.0) - self.ideals[sym][i]
+        a = abs(offset * self.scenario.prices[sym][i])
+        if a > self.max_abs[sym]:
+            self.max_abs[sym] = a
+        if a >= self.min_usd and i + 1 < len(times):
+            self.outside_s[sym] += times[i + 1].timestamp() - times[i].timestamp()
+
+    def snapshot(
+        self, i: int, k: int, position: float, cost_basis: float, open_order: bool
+    ) -> None:
+        """Remember symbol ``k``'s own state as of the end of step ``i``."""
+        b = self.books[self.symbols[k]]
+        self.rows.extend(
+            (i, k, position, cost_basis, open_order, b.fills, b.volume, b.fees, b.funding,
+             b.realised, b.avg_price)
+        )  # fmt: skip
+
+    def summary(self, engine: str, final_positions: Mapping[str, float]) -> Summary:
+        sc = self.scenario
+        last = len(sc.times) - 1
+        by: dict[str, SymbolSummary] = {}
+        for s in self.symbols:
+            b, p = self.books[s], sc.prices[s][last]
+            offset = final_positions[s] + self.config.initial_offsets.get(s, 0.0)
+            by[s] = SymbolSummary(
+                fills=b.fills,
+                volume_usd=b.volume,
+                fees=b.fees,
+                funding=b.funding,
+                realised_pnl=b.realised,
+                unrealised_pnl=b.unrealised(p),
+                hedge_pnl=b.pnl(p),
+                final_position=final_positions[s],
+                final_offset_usd=(offset - self.ideals[s][last]) * p,
+                max_abs_offset_usd=self.max_abs[s],
+                time_outside_threshold_s=self.outside_s[s],
+                alerts=self.alerts[s],
+            )
+        lp = lp_values(sc, self.config, [0, last])
+        lp_start = None if math.isnan(lp[0]) else float(lp[0])
+        lp_end = None if math.isnan(lp[1]) else float(lp[1])
+        span = (sc.end - sc.start).total_seconds() * len(self.symbols)
+        outside = sum(self.outside_s.values())
+        hedge = sum(v.hedge_pnl for v in by.values())
+        lp_pnl = None if lp_start is None or lp_end is None else lp_end - lp_start
+        return Summary(
+            engine=engine,
+            start=sc.start,
+            end=sc.end,
+            steps=len(sc.times),
+            cycles=self.cycles,
+            symbols=self.symbols,
+            fills=sum(v.fills for v in by.values()),
+            volume_usd=sum(v.volume_usd for v in by.values()),
+            fees=sum(v.fees for v in by.values()),
+            funding=sum(v.funding for v in by.values()),
+            realised_pnl=sum(v.realised_pnl for v in by.values()),
+            unrealised_pnl=sum(v.unrealised_pnl for v in by.values()),
+            hedge_pnl=hedge,
+            lp_value_start=lp_start,
+            lp_value_end=lp_end,
+            lp_pnl=lp_pnl,
+            net_pnl=None if lp_pnl is None else lp_pnl + hedge,
+            max_abs_offset_usd=max(self.max_abs.values(), default=0.0),
+            time_outside_threshold_s=outside,
+            time_outside_threshold_pct=100.0 * outside / span if span > 0 else 0.0,
+            alerts=sum(self.alerts.values()),
+            by_symbol=by,
+        )
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every record column as an array, derived from the sampled snapshots."""
+        import numpy as np
+
+        sc, syms = self.scenario, self.symbols
+        n, n_sym = len(sc.times), len(syms)
+        sampled = np.arange(0, n, self.record_every, dtype=np.int64)
+        if sampled[-1] != n - 1:
+            sampled = np.append(sampled, n - 1)
+        raw = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, len(RAW_FIELDS))
+        grid = np.empty((len(sampled), n_sym, len(RAW_FIELDS)), dtype=np.float64)
+        for j in range(n_sym):
+            snaps = raw[raw[:, 1] == j]
+            at = np.searchsorted(snaps[:, 0], sampled, side="right") - 1
+            if len(at) and (len(snaps) == 0 or at[0] < 0):
+                raise ValueError(f"{syms[j]}: no snapshot at step 0")
+            grid[:, j, :] = snaps[at]
+        rows = grid.reshape(-1, len(RAW_FIELDS))
+        col = {name: rows[:, j] for j, name in enumerate(RAW_FIELDS)}
+        step = np.repeat(sampled, n_sym)
+        k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
+        prices = np.asarray([sc.prices[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
+        ideals = np.asarray([self.ideals[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
+        init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
+        position = col["position"].astype(np.float64)
+        price = prices[k, step]
+        ideal = ideals[k, step]
+        offset = position + init[k] - ideal
+        offset_usd = offset * price
+        a = np.abs(offset_usd)
+        th = self.config.thresholds()
+        zone = np.where(a > th.max_usd, -1, ((a - th.min_usd) / th.step_usd).astype(np.int64))
+        unrealised = position * (price - col["avg_price"].astype(np.float64))
+        realised = col["realised"].astype(np.float64)
+        fees = col["fees"].astype(np.float64)
+        funding = col["funding"].astype(np.float64)
+        return {
+            "step": step,
+            "symbol_index": k,
+            "price": price,
+            "ideal": ideal,
+            "position": position,
+            "offset": offset,
+            "offset_usd": offset_usd,
+            "zone": np.where(a < th.min_usd, 0, zone).astype(np.int64),
+            "zone_missing": a < th.min_usd,
+            "cost_basis": col["cost_basis"].astype(np.float64),
+            "open_order": col["open_order"].astype(bool),
+            "fills": col["fills"].astype(np.int64),
+            "volume_usd": col["volume"].astype(np.float64),
+            "fees": fees,
+            "funding": funding,
+            "realised_pnl": realised,
+            "unrealised_pnl": unrealised,
+            "hedge_pnl": realised + unrealised - fees + funding,
+            "lp_value": np.repeat(lp_values(sc, self.config, sampled), n_sym),
+        }
+
+    def result(self, engine: str, final_positions: Mapping[str, float]) -> BacktestResult:
+        return BacktestResult(
+            engine=engine,
+            config=self.config,
+            symbols=self.symbols,
+            times=self.scenario.times,
+            columns=self.columns(),
+            fills=tuple(self.fills),
+            final_positions=dict(final_positions),
+            summary=self.summary(engine, final_positions),
+        )
+
+
+RAW_FIELDS = (
+    "step",
+    "k",
+    "position",
+    "cost_basis",
+    "open_order",
+    "fills",
+    "volume",
+    "fees",
+    "funding",
+    "realised",
+    "avg_price",
+)
+
+
+@attrs.frozen(eq=False)
+class BacktestResult:
+    """Everything a run produced. ``to_frame()`` needs pandas, ``plot()`` matplotlib.
+
+    ``columns`` holds the sampled rows as arrays: the :class:`Record` fields
+    plus ``step`` (index into ``times``), ``symbol_index`` (into
+    ``symbols``) and ``zone_missing`` (the mask of a ``None`` zone).
+    """
+
+    engine: str
+    config: HedgeConfig
+    symbols: tuple[str, ...]
+    times: Sequence[datetime]
+    columns: Mapping[str, npt.NDArray[Any]]
+    fills: tuple[FillRecord, ...]
+    final_positions: Mapping[str, float]
+    _summary: Summary
+
+    def __len__(self) -> int:
+        return len(self.columns["step"])
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        c = {name: self.columns[name].tolist() for name in self.columns}
+        times = [self.times[i] for i in c["step"]]
+        c["symbol"] = [self.symbols[k] for k in c["symbol_index"]]
+        zones: list[int | None] = [
+            None if missing else z for z, missing in zip(c["zone"], c["zone_missing"], strict=True)
+        ]
+        lp = [None if math.isnan(v) else v for v in c["lp_value"]]
+        cols = [
+            times if name == "time" else zones if name == "zone" else lp if name == "lp_value"
+            else c[name]
+            for name in COLUMNS
+        ]  # fmt: skip
+        return tuple(Record(*values) for values in zip(*cols, strict=True))
+
+    def summary(self) -> Summary:
+        return self._summary
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per sampled (time, symbol), indexed by a UTC ``DatetimeIndex`` named ``time``."""
+        import pandas as pd
+
+        c = self.columns
+        steps = pd.DatetimeIndex(list(self.times))
+        if steps.tz is None:
+            steps = steps.tz_localize("UTC")
+        index = steps.tz_convert("UTC")[c["step"]].rename("time")
+        data: dict[str, Any] = {
+            "symbol": pd.Categorical.from_codes(
+                c["symbol_index"], categories=pd.Index(self.symbols)
+            ),
+            **{name: c[name] for name in COLUMNS[2:] if name not in ("zone",)},
+        }
+        data["zone"] = pd.arrays.IntegerArray(c["zone"], c["zone_missing"])
+        return pd.DataFrame(data, index=index)[list(COLUMNS[1:])]
+
+    def fills_frame(self) -> pd.DataFrame:
+        """The fills, indexed by time."""
+        import pandas as pd
+
+        rows = [attrs.asdict(f) for f in self.fills]
+        columns = [f.name for f in attrs.fields(FillRecord)]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["side"] = frame["side"].astype("string")
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        return frame.set_index("time")
+
+    def plot(self, path: str | Path) -> Path:
+        """Write a PNG of offsets, hedge PnL and LP value; return its path."""
+        from xlp_adapters.backtest.plot import plot_result
+
+        return plot_result(self, path)
