@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -62,8 +63,11 @@ def test_signal_stops_gracefully(tmp_path: Path, sig: signal.Signals) -> None:
     deadline = time.monotonic() + 30
     seen = 0
     while seen < 3 and time.monotonic() < deadline:
-        if proc.stdout.readline().startswith("cycle "):
+        # select() so that a stuck child fails the test instead of hanging it.
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if ready and proc.stdout.readline().startswith("cycle "):
             seen += 1
+    assert seen == 3, "the hedger did not run three cycles"
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
