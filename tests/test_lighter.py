@@ -240,3 +240,59 @@ async def test_credentials_never_logged(
     assert key not in repr(ex)
     for r in fake.requests:
         assert key not in str(r)
+
+
+async def test_send_5xx_is_unknown_and_nonce_refetched(
+    rig: tuple[FakeLighter, LighterExchange],
+) -> None:
+    fake, ex = rig
+    fake.fail_next("/api/v1/sendTx", "500")
+    with pytest.raises(OrderOutcomeUnknownError):
+        await ex.place_order(limit(70, Side.SELL, 0.5, 151.0))
+    assert await ex.get_order("SOL", 70) is None  # it never landed
+    await ex.place_order(limit(71, Side.SELL, 0.5, 151.0))
+    assert [r["path"] for r in fake.requests].count("/api/v1/nextNonce") == 2
+
+
+async def test_slow_read_is_transient(rig: tuple[FakeLighter, LighterExchange]) -> None:
+    fake, ex = rig
+    fake.slow_seconds = 1.0
+    fake.fail_next("/api/v1/account", "slow")
+    with pytest.raises(TransientExchangeError):
+        await ex.positions(["SOL"])
+
+
+async def test_full_cycle_on_fake_lighter(rig: tuple[FakeLighter, LighterExchange]) -> None:
+    """The real cycle, wrapped in the safety stack, against the fake venue."""
+    from datetime import UTC, datetime
+
+    from xlp_adapters.audit import MemoryAuditSink
+    from xlp_adapters.pools import StaticPoolSource
+    from xlp_adapters.stores import MemoryStateStore
+    from xlp_core import audit as A
+    from xlp_core.config import HedgeConfig
+    from xlp_core.cycle import run_hedge_cycle
+    from xlp_core.safety import wrap_exchange
+
+    fake, ex = rig
+    fake.positions = {2: (-1, "98.000")}  # short 98 SOL; ideal -100 -> +2 SOL = $300
+    config = HedgeConfig.from_mapping(
+        {"pools": {"JLP": 1000.0}, "threshold_min_usd": 100, "threshold_max_usd": 1000,
+         "threshold_step_usd": 50, "exchange": "lighter", "mode": "live"}
+    )  # fmt: skip
+    audit = MemoryAuditSink()
+    report = await run_hedge_cycle(
+        exchange=wrap_exchange(ex, config), pools=[StaticPoolSource("JLP", {"SOL": 0.1})],
+        store=MemoryStateStore(), audit=audit, config=config,
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    assert report.ok, report
+    (act,) = report.symbols["SOL"].actions
+    assert act.outcome == "accepted"
+    (tx,) = [t for t in fake.txs if t["type"] == 14]
+    assert tx["ClientOrderIndex"] == act.client_order_id
+    assert tx["IsAsk"] == 1
+    assert tx["BaseAmount"] == 800  # 40% of 2 SOL, 3 size decimals
+    assert tx["Price"] == 150300  # cost 150 + 0.2%
+    kinds = [e.kind for e in audit.events()]
+    assert kinds.index(A.ORDER_INTENT) < kinds.index(A.ORDER_RESULT)
