@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import attrs
+
 from xlp_adapters.audit import MemoryAuditSink
 from xlp_adapters.paper import PaperExchange
 from xlp_adapters.stores import MemoryStateStore
-
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.execution import NO_WAIT
