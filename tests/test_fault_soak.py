@@ -117,6 +117,9 @@ async def test_soak_under_faults(seed: int) -> None:
     assert Counter(intents) == Counter(results)
     assert set(venue_ids) <= set(intents)
     outcomes = Counter(e.data["outcome"] for e in events if e.kind == A.ORDER_RESULT)
+    injected = {str(k): v for k, v in faults.counts.items()}
+    print(f"seed {seed}: {cycles} cycles, {len(venue_ids)} venue orders, {dict(outcomes)}")
+    print(f"  faults {injected}, fills {len(paper.fills)}")
     # The run really exercised the dangerous paths.
     assert sum(outcomes.values()) > 300, outcomes
     assert faults.counts[Fault.TIMEOUT_AFTER_ACCEPT] > 5
