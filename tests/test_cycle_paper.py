@@ -180,3 +180,30 @@ async def test_notional_cap_refuses_order() -> None:
     assert act.outcome == "refused"
     assert "NotionalLimitError" in (act.error or "")
     assert (await ex.open_orders(["SOL"])) == []
+
+
+async def test_runner_feeds_prices_before_each_cycle_and_survives_feed_errors() -> None:
+    import asyncio
+
+    from xlp_adapters.runner import run_loop
+    from xlp_core.errors import TransientExchangeError
+
+    ex, pool, store, audit, clock = make()
+    calls: list[int] = []
+
+    async def feed() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise TransientExchangeError("feed down")
+        ex.set_price("SOL", 151.0)
+
+    fast = attrs.evolve(CONFIG, check_interval_seconds=0.001)
+    result = await run_loop(
+        exchange=ex, pools=[pool], store=store, audit=audit, config=fast, clock=clock,
+        stop=asyncio.Event(), max_cycles=3, before_cycle=feed,
+    )  # fmt: skip
+    assert result.cycles == 3
+    assert result.stopped_by == "max_cycles"
+    assert len(calls) == 3  # the failing call was logged, the cycle still ran
+    assert result.last is not None
+    assert result.last.symbols["SOL"].price == 151.0

@@ -296,3 +296,21 @@ async def test_full_cycle_on_fake_lighter(rig: tuple[FakeLighter, LighterExchang
     assert tx["Price"] == 150300  # cost 150 + 0.2%
     kinds = [e.kind for e in audit.events()]
     assert kinds.index(A.ORDER_INTENT) < kinds.index(A.ORDER_RESULT)
+
+
+async def test_public_price_feed_for_paper_trading() -> None:
+    from xlp_adapters.lighter.feed import LighterPriceFeed
+
+    fake = FakeLighter(next(ACCOUNTS))
+    async with FakeServer(fake) as server:
+        feed = LighterPriceFeed(server.url, timeout=0.5)
+        prices = await feed.prices(["SOL", "BONK", "DOGE"])
+        assert prices == pytest.approx({"SOL": 150.0, "BONK": 2e-5})
+        fake.fail_next("/api/v1/orderBookDetails", "429")
+        with pytest.raises(RateLimitedError):
+            await feed.prices(["SOL"])
+        fake.fail_next("/api/v1/orderBookDetails", "500")
+        with pytest.raises(TransientExchangeError):
+            await feed.prices(["SOL"])
+        await feed.close()
+    assert all("Authorization" not in r["headers"] for r in fake.requests)

@@ -109,18 +109,22 @@ async def build_exchange(
     *,
     live: bool,
     paper_prices: Mapping[str, float],
+    paper_positions: Mapping[str, float],
     clock: Callable[[], datetime],
     environ: Mapping[str, str],
-) -> Exchange:
-    """The venue, wrapped in the safety layers. Real money needs ``live``."""
+) -> tuple[Exchange, Any]:
+    """``(wrapped, venue)``: the venue in the safety layers, and the bare venue.
+
+    Real money needs ``live``; the bare venue lets the paper exchange be fed
+    prices between cycles.
+    """
     from xlp_core.safety import wrap_exchange
 
+    venue: Any
     if config.exchange == "paper":
         from xlp_adapters.paper import PaperExchange
 
-        if not paper_prices:
-            raise ConfigError("paper_prices", "the paper exchange needs --paper-price SYM=PRICE")
-        inner: Exchange = PaperExchange(prices=paper_prices, clock=clock)
+        venue = PaperExchange(prices=paper_prices, positions=paper_positions, clock=clock)
     else:
         if not live:
             raise LiveTradingNotEnabledError(
@@ -129,10 +133,10 @@ async def build_exchange(
         from xlp_adapters.lighter import LighterCredentials, LighterExchange
 
         credentials = LighterCredentials.from_env(environ)
-        inner = await LighterExchange.connect(
+        venue = await LighterExchange.connect(
             credentials, base_url=config.lighter_base_url, chain_id=config.lighter_chain_id
         )
-    return wrap_exchange(inner, config)
+    return wrap_exchange(venue, config), venue
 
 
 # --- commands -----------------------------------------------------------------
@@ -208,12 +212,32 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     prices: dict[str, float] = {}
     for spec in args.paper_price:
         prices.update(_pairs(spec, "paper_price"))
+    positions: dict[str, float] = {}
+    for spec in args.paper_position:
+        positions.update(_pairs(spec, "paper_position"))
 
     stop = asyncio.Event()
     remove = install_stop_signals(stop)
-    exchange = await build_exchange(
-        config, live=args.live, paper_prices=prices, clock=utc_now, environ=environ
-    )
+    feed = None
+    before_cycle = None
+    if config.exchange == "paper" and not prices:
+        # Paper trading against live prices: Lighter's public market data.
+        from xlp_adapters.lighter.feed import LighterPriceFeed
+
+        feed = LighterPriceFeed(config.lighter_base_url)
+    exchange, venue = await build_exchange(
+        config, live=args.live, paper_prices=prices, paper_positions=positions,
+        clock=utc_now, environ=environ,
+    )  # fmt: skip
+    if feed is not None:
+        paper = venue
+        live_feed = feed
+        symbols = sorted(set(config.symbols) | {"SOL", "ETH", "BTC", "BONK"})
+
+        async def refresh_prices() -> None:
+            paper.set_prices(await live_feed.prices(symbols))
+
+        before_cycle = refresh_prices
     pools = build_pools(config, static, utc_now)
     store = open_store(args.state or config.state_path)
     audit = open_audit(args.audit or config.audit_path)
@@ -221,12 +245,14 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         result = await run_loop(
             exchange=exchange, pools=pools, store=store, audit=audit, config=config,
             clock=utc_now, stop=stop, max_cycles=1 if args.once else args.max_cycles,
-            rebuild_state=args.rebuild_state, on_cycle=_print_cycle,
+            rebuild_state=args.rebuild_state, on_cycle=_print_cycle, before_cycle=before_cycle,
         )  # fmt: skip
         print(f"stopped after {result.cycles} cycle(s): {result.stopped_by}", flush=True)
     finally:
         remove()
         await exchange.close()
+        if feed is not None:
+            await feed.close()
         for pool in pools:
             closer = getattr(pool, "close", None)
             if closer is not None:
@@ -268,7 +294,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--state", help="override state_path")
     r.add_argument("--audit", help="override audit_path")
     r.add_argument("--rebuild-state", action="store_true", help="rebuild a corrupt state")
-    r.add_argument("--paper-price", action="append", default=[], metavar="SYM=PRICE[,...]")
+    r.add_argument(
+        "--paper-price",
+        action="append",
+        default=[],
+        metavar="SYM=PRICE[,...]",
+        help="fixed paper prices (default: live prices from Lighter's public market data)",
+    )
+    r.add_argument(
+        "--paper-position",
+        action="append",
+        default=[],
+        metavar="SYM=SIZE[,...]",
+        help="start the paper account with these signed positions (e.g. the hedge you hold)",
+    )
     r.add_argument("--static-pool", action="append", default=[], metavar="POOL:SYM=X[,...]")
     r.set_defaults(func=lambda a: asyncio.run(_run(a, os.environ)))
     return p

@@ -20,6 +20,7 @@ import attrs
 
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import CycleReport, run_hedge_cycle
+from xlp_core.errors import ExchangeError
 from xlp_core.ports import AuditSink, Exchange, PoolSource, StateStore
 from xlp_core.reconcile import ReconcileReport, reconcile
 from xlp_core.strategy import Strategy
@@ -64,6 +65,7 @@ async def run_loop(
     max_cycles: int | None = None,
     rebuild_state: bool = False,
     on_cycle: Callable[[CycleReport], None] | None = None,
+    before_cycle: Callable[[], Awaitable[None]] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> LoopResult:
@@ -71,7 +73,9 @@ async def run_loop(
 
     Exchange trouble is part of each cycle's report; only failures of our own
     durable records (audit, state) escape, because trading on without them
-    would break the write-ahead guarantee.
+    would break the write-ahead guarantee. ``before_cycle`` errors that are
+    :class:`~xlp_core.errors.ExchangeError` are logged and the cycle still
+    runs (on the last known prices, for a price feed).
     """
     rec = await reconcile(
         exchange=exchange, store=store, audit=audit, config=config, clock=clock,
@@ -89,6 +93,11 @@ async def run_loop(
         begin = getattr(exchange, "begin_cycle", None)
         if callable(begin):
             begin()  # resets a NotionalGuardExchange's per-cycle budget
+        if before_cycle is not None:
+            try:
+                await before_cycle()  # e.g. feed live prices to a paper exchange
+            except ExchangeError as exc:
+                log.warning("before_cycle failed: %s", exc)
         last = await run_hedge_cycle(
             exchange=exchange, pools=pools, store=store, audit=audit, config=config,
             clock=clock, strategy=strategy, sleep=sleep, monotonic=monotonic,
