@@ -62,6 +62,16 @@ def adrena_custody(*, owned: int, locked: int, short_usd: int, layout: str = "r3
     return bytes(b)
 
 
+def adrena_pool(custodies: list[str]) -> bytes:
+    b = bytearray(8 + 8 + 32 + 32 * 8 + 200)
+    b[0:8] = disc("Pool")
+    b[15] = len(custodies)
+    b[16 : 16 + 3], b[47] = b"ALP", 3
+    for i, c in enumerate(custodies):
+        b[48 + 32 * i : 80 + 32 * i] = b58decode(c)
+    return bytes(b)
+
+
 def adrena_oracle(prices: dict[str, float], slots: int = 50) -> bytes:
     b = bytearray(24 + 64 * slots)
     b[0:8] = disc("Oracle")

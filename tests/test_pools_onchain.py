@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from rpc_fake import FakeRpc, adrena_custody, adrena_oracle, jlp_custody, jlp_pool, mint
+from rpc_fake import (
+    FakeRpc,
+    adrena_custody,
+    adrena_oracle,
+    adrena_pool,
+    jlp_custody,
+    jlp_pool,
+    mint,
+)
 from xlp_adapters.pools import (
     AlpPoolSource,
     JlpPoolSource,
@@ -15,7 +23,14 @@ from xlp_adapters.pools import (
     SolanaRpc,
     StaticPoolSource,
 )
-from xlp_adapters.pools.alp import ADRENA_ORACLE, ADRENA_PROGRAM, ALP_MINT, MAINNET_CUSTODIES
+from xlp_adapters.pools.alp import (
+    ADRENA_ORACLE,
+    ADRENA_POOL,
+    ADRENA_PROGRAM,
+    ALP_MINT,
+    MAINNET_CUSTODIES,
+    STABLE_CUSTODIES,
+)
 from xlp_adapters.pools.base58 import b58decode, b58encode
 from xlp_adapters.pools.jlp import JLP_MINT, JLP_POOL, PERPS_PROGRAM
 from xlp_adapters.pools.layouts import decode_adrena_custody, decode_jlp_custody
@@ -186,6 +201,8 @@ def serve_alp(fake: FakeRpc, layout: str) -> None:
         ),
     )
     fake.accounts[ALP_MINT] = (TOKEN, mint(1_000_000 * 10**6))  # fmt: skip
+    listed = [*STABLE_CUSTODIES, bonk.address, jito.address, wbtc.address]
+    fake.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool(listed))
 
 
 @pytest.mark.parametrize("layout", ["r37", "r39"])
@@ -207,6 +224,20 @@ def test_adrena_unknown_length_refused() -> None:
         decode_adrena_custody(adrena_custody(owned=5, locked=1, short_usd=0, layout="r37")).owned
         == 5
     )
+
+
+async def test_alp_pool_lists_an_unknown_custody(rpc: FakeRpc) -> None:
+    serve_alp(rpc, "r39")
+    new = "GZ9XfWwgTRhkma2Y91Q9r1XKotNXYjBnKKabj19rhT72"
+    listed = [*STABLE_CUSTODIES, *(c.address for c in MAINNET_CUSTODIES), new]
+    rpc.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool(listed))
+    source = AlpPoolSource(rpc=SolanaRpc(rpc.url))
+    with pytest.raises(PoolDataError, match="cannot price"):
+        await source.fetch()
+    rpc.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool([*STABLE_CUSTODIES]))
+    with pytest.raises(PoolDataError, match="no longer lists"):
+        await source.fetch()
+    await source.close()
 
 
 async def test_alp_missing_oracle_feed(rpc: FakeRpc) -> None:

@@ -1,10 +1,13 @@
 """ALP (Adrena) exposure per LP token, read on chain.
 
-One ``getMultipleAccounts`` per refresh reads the volatile custodies, the
-oracle and the ALP mint at one slot. Adrena's pool account layout is not
-published in a form we can check, so the custody table (address, symbol,
-decimals, oracle feed) is configuration with the mainnet defaults; the
-custody layout itself is chosen by account length (release/37 vs 39).
+One ``getMultipleAccounts`` per refresh reads the pool, the volatile
+custodies, the oracle and the ALP mint at one slot. The pool's registered
+custody list is checked against the custody table (address, symbol,
+decimals, oracle feed: configuration with the mainnet defaults, because the
+custody account's mint is not at a documented offset): a custody the pool
+lists that is neither in the table nor a known stablecoin custody is an
+error, never silently unhedged. The custody layout is chosen by account
+length (release/37 vs 39).
 
 Per custody: ``owned - locked`` tokens plus shorts' USD size at the oracle
 price; JITOSOL is folded into SOL at the oracle price ratio; WBTC is BTC.
@@ -21,13 +24,20 @@ import attrs
 
 from xlp_adapters.pools.errors import PoolDataError
 from xlp_adapters.pools.jlp import TOKEN_PROGRAMS, _owned_by
-from xlp_adapters.pools.layouts import decode_adrena_custody, decode_adrena_prices, decode_mint
+from xlp_adapters.pools.layouts import (
+    decode_adrena_custody,
+    decode_adrena_pool,
+    decode_adrena_prices,
+    decode_mint,
+)
 from xlp_adapters.pools.rpc import SolanaRpc
 from xlp_core.models import PoolSnapshot
 
 ADRENA_PROGRAM = "13gDzEXCdocbj8iAiqrScGo47NiSuYENGsRqi3SEAwet"
 ALP_MINT = "4yCLi5yWGzpTWMQ1iWHG5CrGYAdBkhyEdsuSugjDUqwj"
 ADRENA_ORACLE = "GEm9TZP7BL8rTz1JDy6X74PL595zr1putA9BXC8ehDmU"
+ADRENA_POOL = "4bQRutgDJs6vuh6ZcWaPVXiQaBzbHketjbCDjL4oRN34"
+STABLE_CUSTODIES = frozenset({"Dk523LZeDQbZtUwPEBjFXCd2Au1tD7mWZBJJmcgHktNk"})  # USDC
 
 
 @attrs.frozen
@@ -60,12 +70,16 @@ class AlpPoolSource:
         custodies: Sequence[AdrenaCustodySpec] = MAINNET_CUSTODIES,
         oracle: str = ADRENA_ORACLE,
         mint: str = ALP_MINT,
+        pool: str | None = ADRENA_POOL,
+        stable_custodies: frozenset[str] = STABLE_CUSTODIES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._rpc = rpc or (SolanaRpc(rpc_url) if rpc_url else SolanaRpc())
         self.custodies = tuple(custodies)
         self.oracle = oracle
         self.mint = mint
+        self.pool = pool
+        self.stable_custodies = stable_custodies
         self._clock = clock
 
     @property
@@ -74,8 +88,22 @@ class AlpPoolSource:
 
     async def fetch(self) -> PoolSnapshot:
         keys = [c.address for c in self.custodies] + [self.oracle, self.mint]
+        if self.pool is not None:
+            keys.append(self.pool)
         slot, accounts = await self._rpc.get_multiple_accounts(keys)
         adrena = frozenset({ADRENA_PROGRAM})
+        if self.pool is not None:
+            listed = decode_adrena_pool(_owned_by(accounts.pop(), self.pool, adrena).data)
+            known = {c.address for c in self.custodies} | self.stable_custodies
+            unknown = [c for c in listed if c not in known]
+            if unknown:
+                raise PoolDataError(
+                    f"pool {self.pool} lists custodies {unknown} this source cannot price: "
+                    "add them to `custodies` (or `stable_custodies`)"
+                )
+            missing = [spec.address for spec in self.custodies if spec.address not in listed]
+            if missing:
+                raise PoolDataError(f"pool {self.pool} no longer lists custodies {missing}")
         prices = decode_adrena_prices(_owned_by(accounts[-2], self.oracle, adrena).data)
         supply_raw, decimals = decode_mint(_owned_by(accounts[-1], self.mint, TOKEN_PROGRAMS).data)
         if supply_raw == 0:

@@ -159,6 +159,22 @@ def decode_adrena_custody(data: bytes, what: str = "custody") -> AdrenaCustody:
     return AdrenaCustody(layout, owned, locked, _u64(data, short_at))
 
 
+ADRENA_MAX_CUSTODIES = 8
+ADRENA_POOL_COUNT_AT = 15  # registered_custody_count, after 7 one-byte flags
+ADRENA_POOL_CUSTODIES_AT = 48  # after the 32-byte LimitedString name
+
+
+def decode_adrena_pool(data: bytes, what: str = "pool") -> list[str]:
+    """The custodies the Adrena pool has registered (zero-copy ``Pool``)."""
+    _disc(data, POOL_DISC, what)
+    _need(data, ADRENA_POOL_CUSTODIES_AT + 32 * ADRENA_MAX_CUSTODIES, what)
+    n = data[ADRENA_POOL_COUNT_AT]
+    if n > ADRENA_MAX_CUSTODIES:
+        raise PoolDataError(f"{what}: implausible custody count {n}")
+    at = ADRENA_POOL_CUSTODIES_AT
+    return [b58encode(data[at + 32 * i : at + 32 * (i + 1)]) for i in range(n)]
+
+
 ORACLE_PRICES_AT = 24
 ORACLE_SLOT = 64
 
