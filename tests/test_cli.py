@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -130,3 +131,20 @@ def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "engine cycle" in out
     assert png.stat().st_size > 1000
     assert csv.read_text().count("\n") > 100
+
+
+def test_paper_account_survives_restarts(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    args = [*run_args(tmp_path, cfg), "--once", "--paper-position", "SOL=-95"]
+    assert main(args) == 0
+    snapshot = tmp_path / "s.sqlite.paper.json"
+    assert snapshot.exists()
+    first = json.loads(snapshot.read_text())
+    assert first["accounts"]["SOL"]["position"] == -95.0
+    (resting,) = first["resting"]["SOL"]  # the sell limit for part of the +5 SOL excess
+    assert main([*run_args(tmp_path, cfg), "--once"]) == 0  # the account comes from the file
+    second = json.loads(snapshot.read_text())
+    assert second["accounts"]["SOL"]["position"] == -95.0
+    assert second["resting"]["SOL"] == [resting]  # reconciled: adopted, not doubled
+    snapshot.write_text("{broken")
+    assert main([*run_args(tmp_path, cfg), "--once"]) == 2

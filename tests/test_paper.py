@@ -230,3 +230,21 @@ async def test_accounting_invariants(steps: list[tuple[object, ...]]) -> None:
     assert p.fees_paid >= 0
     assert all(o.remaining >= 0 for o in p.all_orders())
     assert len({o.client_order_id for o in p.all_orders()}) == p.placed_count
+
+
+async def test_snapshot_round_trip_keeps_account_and_orders() -> None:
+    p = ex(positions={"SOL": -2.0})
+    await p.place_order(limit(1, Side.SELL, 1.0, 101.0))
+    await p.place_order(market(2, Side.BUY, 0.5))
+    q = ex()
+    q.restore(p.snapshot())
+    assert await q.positions(["SOL"]) == await p.positions(["SOL"])
+    assert [o.client_order_id for o in await q.open_orders(["SOL"])] == [1]
+    with pytest.raises(DuplicateOrderError):
+        await q.place_order(limit(2, Side.SELL, 1.0, 150.0))  # ids survive too
+    q.set_price("SOL", 101.5)
+    assert q.fills[-1].client_order_id == 1
+    before = q.snapshot()
+    with pytest.raises(InvalidInputError):
+        q.restore({"version": 1, "prices": {"SOL": float("nan")}})
+    assert q.snapshot() == before  # a bad snapshot changes nothing

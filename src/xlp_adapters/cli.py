@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -229,6 +230,25 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         config, live=args.live, paper_prices=prices, paper_positions=positions,
         clock=utc_now, environ=environ,
     )  # fmt: skip
+    paper_file: Path | None = None
+    if config.exchange == "paper":
+        paper_file = Path(args.paper_state or f"{args.state or config.state_path}.paper.json")
+        if paper_file.exists():
+            try:
+                snapshot = json.loads(paper_file.read_text())
+            except ValueError as exc:
+                raise InvalidInputError(f"{paper_file}: not a paper snapshot: {exc}") from exc
+            venue.restore(snapshot)
+            if positions:
+                log.warning("--paper-position ignored: %s holds the paper account", paper_file)
+
+    def on_cycle(report: CycleReport) -> None:
+        _print_cycle(report)
+        if paper_file is not None:
+            from xlp_adapters.stores._fs import atomic_write
+
+            atomic_write(paper_file, json.dumps(venue.snapshot(), allow_nan=False).encode())
+
     if feed is not None:
         paper = venue
         live_feed = feed
@@ -245,7 +265,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         result = await run_loop(
             exchange=exchange, pools=pools, store=store, audit=audit, config=config,
             clock=utc_now, stop=stop, max_cycles=1 if args.once else args.max_cycles,
-            rebuild_state=args.rebuild_state, on_cycle=_print_cycle, before_cycle=before_cycle,
+            rebuild_state=args.rebuild_state, on_cycle=on_cycle, before_cycle=before_cycle,
         )  # fmt: skip
         print(f"stopped after {result.cycles} cycle(s): {result.stopped_by}", flush=True)
     finally:
@@ -307,6 +327,10 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SYM=SIZE[,...]",
         help="start the paper account with these signed positions (e.g. the hedge you hold)",
+    )
+    r.add_argument(
+        "--paper-state",
+        help="file keeping the paper account between runs (default: <state>.paper.json)",
     )
     r.add_argument("--static-pool", action="append", default=[], metavar="POOL:SYM=X[,...]")
     r.set_defaults(func=lambda a: asyncio.run(_run(a, os.environ)))

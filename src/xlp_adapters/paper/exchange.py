@@ -24,6 +24,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -96,6 +97,21 @@ class _Account:
             self.position, self.entry = new, price  # flipped: the rest opens at price
         else:
             self.position = new
+
+
+def _order_out(o: Order) -> dict[str, Any]:
+    d = attrs.asdict(o)
+    d["side"], d["order_type"], d["status"] = str(o.side), str(o.order_type), str(o.status)
+    d["created_at"] = o.created_at.isoformat() if o.created_at else None
+    return d
+
+
+def _order_in(d: Mapping[str, Any]) -> Order:
+    d = dict(d)
+    d["side"], d["order_type"] = Side(d["side"]), OrderType(d["order_type"])
+    d["status"] = OrderStatus(d["status"])
+    d["created_at"] = datetime.fromisoformat(d["created_at"]) if d["created_at"] else None
+    return Order(**d)
 
 
 def _validate_rate(name: str, value: float, hi: float = 0.1) -> float:
@@ -207,6 +223,36 @@ class PaperExchange:
     @property
     def placed_count(self) -> int:
         return len(self._orders)
+
+    # --- persistence (so a paper account survives restarts, like a venue) -----
+
+    def snapshot(self) -> dict[str, Any]:
+        """Accounts, orders and prices as plain JSON-able data (fills are not kept)."""
+        return {
+            "version": 1,
+            "seq": self._seq,
+            "prices": dict(self._prices),
+            "accounts": {s: attrs.asdict(a) for s, a in self._accounts.items()},
+            "orders": [_order_out(o) for o in self._orders.values()],
+            "resting": {s: list(c) for s, c in self._resting.items() if c},
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Load a :meth:`snapshot`; a malformed one raises and changes nothing."""
+        try:
+            if data.get("version") != 1:
+                raise ValueError(f"unsupported version {data.get('version')!r}")
+            prices = {str(k): check_price(v, f"{k} price") for k, v in data["prices"].items()}
+            accounts = {str(k): _Account(**v) for k, v in data["accounts"].items()}
+            orders = {o.client_order_id: o for o in map(_order_in, data["orders"])}
+            resting = {str(k): [int(c) for c in v] for k, v in data["resting"].items()}
+            if any(c not in orders for cids in resting.values() for c in cids):
+                raise ValueError("resting order missing from orders")
+            seq = int(data["seq"])
+        except (KeyError, TypeError, ValueError, InvalidInputError) as exc:
+            raise InvalidInputError(f"paper snapshot is malformed: {exc}") from exc
+        self._prices, self._accounts, self._orders = prices, accounts, orders
+        self._resting, self._seq = resting, seq
 
     # --- the Exchange port ---------------------------------------------------
 
