@@ -248,3 +248,20 @@ async def test_standard_stack_is_an_exchange_and_passes_name() -> None:
     await ex.prices(["SOL"])
     await ex.prices(["SOL"])
     assert venue.calls["prices"] == 1
+
+
+async def test_stack_uses_the_venues_request_weights() -> None:
+    venue = Counting()
+    venue.request_weights = {"markets": 0, "place_order": 2}  # type: ignore[attr-defined]
+    stack = wrap_exchange(venue, HedgeConfig())
+    breaker = stack.inner
+    assert isinstance(breaker, CircuitBreakerExchange)
+    cache = breaker.inner
+    assert isinstance(cache, PriceCachedExchange)
+    limiter = cache.inner  # guard -> breaker -> cache -> limiter -> venue
+    assert isinstance(limiter, RateLimitedExchange)
+    await stack.markets(["SOL"])
+    assert limiter.window.entries == ()
+    await stack.place_order(req())
+    entries: list[tuple[float, float]] = list(limiter.window.entries)
+    assert [weight for _, weight in entries] == [2]

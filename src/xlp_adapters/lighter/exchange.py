@@ -80,6 +80,20 @@ def _map_api_error(exc: BaseException, what: str) -> ExchangeError:
 class LighterExchange:
     """Build it with :meth:`connect` (the SDK needs a running event loop)."""
 
+    request_weights: Mapping[str, int] = {
+        # HTTP requests per port call, for the rate limiter (standard accounts
+        # count requests, 60 a minute): markets are cached, a cancel first
+        # lists the open orders, a send may need a nonce fetch.
+        "markets": 0,
+        "prices": 1,
+        "positions": 1,
+        "open_orders": 1,
+        "get_order": 1,
+        "place_order": 2,
+        "cancel_order": 2,
+        "cancel_all_orders": 2,
+    }
+
     def __init__(
         self,
         credentials: LighterCredentials,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from xlp_core.config import HedgeConfig
 from xlp_core.ports import Exchange
@@ -38,8 +38,14 @@ def wrap_exchange(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> NotionalGuardExchange:
+    # A venue adapter may say how many HTTP requests each port call costs.
+    weights = getattr(inner, "request_weights", None)
     limited = RateLimitedExchange(
-        inner, requests_per_minute=config.rate_limit_per_minute, clock=clock, sleep=sleep
+        inner,
+        requests_per_minute=config.rate_limit_per_minute,
+        weights=weights if isinstance(weights, Mapping) else None,
+        clock=clock,
+        sleep=sleep,
     )
     cached = PriceCachedExchange(limited, ttl=config.price_cache_ttl_seconds, clock=clock)
     breaker = CircuitBreakerExchange(

@@ -103,7 +103,10 @@ class RateLimitedExchange:
         return self.inner.name
 
     async def _call(self, method: str, aw: Callable[[], Awaitable[T]]) -> T:
-        self.window, wait = self.window.take(self._clock(), self.weights.get(method, 1))
+        weight = self.weights.get(method, 1)
+        wait = 0.0
+        if weight > 0:
+            self.window, wait = self.window.take(self._clock(), weight)
         if wait > 0:
             self.waited += wait
             await self._sleep(wait)
