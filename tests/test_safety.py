@@ -265,3 +265,11 @@ async def test_stack_uses_the_venues_request_weights() -> None:
     await stack.place_order(req())
     entries: list[tuple[float, float]] = list(limiter.window.entries)
     assert [weight for _, weight in entries] == [2]
+
+
+@pytest.mark.parametrize("ts", [1.3, 53.004, 0.1])
+def test_window_expiry_survives_float_rounding(ts: float) -> None:
+    # 1.3 + 60 - 60 < 1.3: an earlier version looped forever here.
+    window, _ = SlidingWindow.per_minute(60).take(ts, 60)
+    window, wait = window.take(ts, 1)
+    assert 60 <= wait <= 60 + 1e-9

@@ -8,6 +8,7 @@ wrapper only sleeps for as long as the bucket says.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
@@ -58,17 +59,14 @@ class SlidingWindow:
             raise ConfigError("weight", f"a single call of weight {n} exceeds the limit")
         entries = [e for e in self.entries if e[0] > now - self.period]
         t = max([now, *(ts for ts, _ in entries)])
-        while True:
-            window = [e for e in entries if e[0] > t - self.period]
-            excess = sum(w for _, w in window) + n - self.limit
-            if excess <= 1e-12:
+        # Expire the oldest reservations until the rest plus ``n`` fit. One
+        # pass over a suffix sum: no loop that float rounding could stall.
+        kept = sum(w for _, w in entries)
+        for ts, w in entries:  # sorted oldest first
+            if kept + n - self.limit <= 1e-12:
                 break
-            acc = 0.0
-            for ts, w in window:  # sorted: expire the oldest until it fits
-                acc += w
-                if acc >= excess - 1e-12:
-                    t = ts + self.period
-                    break
+            kept -= w
+            t = max(t, _expiry(ts, self.period))
         entries.append((t, n))
         return attrs.evolve(self, entries=tuple(entries)), t - now
 
@@ -77,6 +75,18 @@ class SlidingWindow:
         phantom = (now + pause - self.period, self.limit)
         entries = sorted([*self.entries, phantom])
         return attrs.evolve(self, entries=tuple(entries))
+
+
+def _expiry(ts: float, period: float) -> float:
+    """The first float time at which a reservation at ``ts`` is outside the window.
+
+    ``ts + period`` can round so that ``ts`` still looks inside the window
+    from there; step up until both ways of comparing agree it has left.
+    """
+    t = ts + period
+    while t - period < ts or ts + period > t:
+        t = math.nextafter(t, math.inf)
+    return t
 
 
 class RateLimitedExchange:
