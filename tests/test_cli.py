@@ -148,3 +148,20 @@ def test_paper_account_survives_restarts(tmp_path: Path) -> None:
     assert second["resting"]["SOL"] == [resting]  # reconciled: adopted, not doubled
     snapshot.write_text("{broken")
     assert main([*run_args(tmp_path, cfg), "--once"]) == 2
+
+
+@pytest.mark.parametrize("name", ["a.sqlite", "a.jsonl"])
+def test_run_audit_scrubs_the_lighter_key(tmp_path: Path, name: str) -> None:
+    from datetime import UTC, datetime
+
+    from xlp_adapters.cli import open_audit, secret_values
+
+    key = "ab" * 40
+    secrets = secret_values({"XLP_LIGHTER_PRIVATE_KEY": f"0x{key}"})
+    audit = open_audit(str(tmp_path / name), secrets)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    audit.append(A.AuditEvent(at, "error", 1, "SOL", {"message": f"signer refused 0x{key}"}))
+    (event,) = list(audit.events())
+    audit.close()
+    assert key not in json.dumps(event.data)
+    assert event.data["message"] == "signer refused ***"

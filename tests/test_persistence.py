@@ -195,6 +195,7 @@ def test_jsonl_fsyncs_every_append(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(os, "fsync", counting)
     sink = JsonlAuditSink(tmp_path / "a.jsonl")
+    calls.clear()  # opening a new log also fsyncs its directory
     for _ in range(3):
         sink.append(event())
     sink.close()

@@ -76,12 +76,21 @@ def open_store(path: str) -> StateStore:
     return SqliteStateStore(path)
 
 
-def open_audit(path: str) -> AuditSink:
+def open_audit(path: str, secrets: Sequence[str] = ()) -> AuditSink:
+    """``secrets`` are scrubbed from every string the log stores, whatever its key."""
     from xlp_adapters.audit import JsonlAuditSink, SqliteAuditSink
 
     if path.endswith((".jsonl", ".log")):
-        return JsonlAuditSink(path)
-    return SqliteAuditSink(path)
+        return JsonlAuditSink(path, secrets=secrets)
+    return SqliteAuditSink(path, secrets=secrets)
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """The key as set and without its ``0x``, so neither form reaches the log."""
+    from xlp_adapters.lighter.credentials import ENV_KEY
+
+    raw = environ.get(ENV_KEY, "").strip()
+    return [v for v in {raw, raw.removeprefix("0x")} if len(v) >= 8]
 
 
 def build_pools(
@@ -260,7 +269,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         before_cycle = refresh_prices
     pools = build_pools(config, static, utc_now)
     store = open_store(args.state or config.state_path)
-    audit = open_audit(args.audit or config.audit_path)
+    audit = open_audit(args.audit or config.audit_path, secret_values(environ))
     try:
         result = await run_loop(
             exchange=exchange, pools=pools, store=store, audit=audit, config=config,

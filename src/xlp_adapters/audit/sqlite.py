@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from xlp_adapters.audit.redact import redact
-from xlp_adapters.stores.sqlite import connect
+from xlp_adapters.audit.jsonl import data_to_json, event_from_dict, loads_strict, redacted
+from xlp_adapters.audit.redact import normalise_secrets
+from xlp_adapters.stores.sqlite import AUDIT_APPLICATION_ID, open_database
 from xlp_core.audit import AuditEvent
 from xlp_core.errors import AuditError
 
@@ -21,40 +21,67 @@ _SCHEMA = (
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,"
     " cycle INTEGER NOT NULL, symbol TEXT, data TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_kind ON events(kind, cycle)",
+    "CREATE INDEX IF NOT EXISTS events_cycle ON events(cycle)",
     "CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
 )
 
+# Rows read per query round trip; the lock is released between pages, so a
+# caller may append while iterating.
+_PAGE = 500
+
 
 class SqliteAuditSink:
-    """One committed row per event, WAL + ``synchronous=FULL``."""
+    """One committed row per event, WAL + ``synchronous=FULL``.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Each ``append`` is its own transaction: when it returns the row is in the
+    fsynced WAL. The table is append-only (triggers abort UPDATE and DELETE)
+    and this class has no method that changes a row.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, secrets: Iterable[str] = ()) -> None:
         self.path = Path(path)
+        self._secrets = normalise_secrets(secrets)
         self._lock = threading.Lock()
-        self._conn = connect(self.path, AuditError)
-        try:
-            for stmt in _SCHEMA:
-                self._conn.execute(stmt)
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise AuditError(f"{self.path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = open_database(
+            self.path,
+            application_id=AUDIT_APPLICATION_ID,
+            tables=frozenset({"events"}),
+            schema=_SCHEMA,
+            corrupt=AuditError,
+            failure=AuditError,
+        )
 
     def __repr__(self) -> str:
         return f"SqliteAuditSink({str(self.path)!r})"
 
+    def __enter__(self) -> SqliteAuditSink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def append(self, event: AuditEvent) -> None:
-        data = json.dumps(redact(dict(event.data)), sort_keys=True, allow_nan=False)
-        try:
-            with self._lock:
+        clean = redacted(event, self._secrets)
+        data = data_to_json(clean.data)
+        row = (clean.at.isoformat(), clean.kind, clean.cycle, clean.symbol, data)
+        with self._lock:
+            if self._conn is None:
+                raise AuditError(f"{self.path}: audit log is closed")
+            try:
                 self._conn.execute(
                     "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)",
-                    (event.at.isoformat(), event.kind, event.cycle, event.symbol, data),
+                    row,
                 )
-        except (sqlite3.Error, ValueError) as exc:
-            raise AuditError(f"{self.path}: audit append failed: {exc}") from exc
+            except (sqlite3.Error, OverflowError) as exc:
+                raise AuditError(f"{self.path}: audit append failed: {exc}") from exc
 
     def query(
         self,
@@ -62,39 +89,73 @@ class SqliteAuditSink:
         kind: str | None = None,
         symbol: str | None = None,
         since_cycle: int | None = None,
+        until_cycle: int | None = None,
     ) -> Iterator[AuditEvent]:
-        where, args = [], []
-        for clause, value in (("kind = ?", kind), ("symbol = ?", symbol)):
+        """Events matching every given filter, oldest first (cycles inclusive)."""
+        where = ["seq > ?"]
+        args: list[object] = []
+        for clause, value in (
+            ("kind = ?", kind),
+            ("symbol = ?", symbol),
+            ("cycle >= ?", since_cycle),
+            ("cycle <= ?", until_cycle),
+        ):
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        if since_cycle is not None:
-            where.append("cycle >= ?")
-            args.append(str(since_cycle))
-        sql = "SELECT at, kind, cycle, symbol, data FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq"
-        try:
-            with self._lock:
-                rows: list[tuple[Any, ...]] = self._conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise AuditError(f"{self.path}: cannot read audit log: {exc}") from exc
-        for at, k, cycle, sym, data in rows:
-            yield AuditEvent(datetime.fromisoformat(at), k, int(cycle), sym, json.loads(data))
+        # Only the constant clauses above are joined in; every value is a parameter.
+        sql = (
+            "SELECT seq, at, kind, cycle, symbol, data FROM events"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY seq LIMIT {_PAGE}"
+        )
+        return self._pages(sql, args)
+
+    def _pages(self, sql: str, args: list[object]) -> Iterator[AuditEvent]:
+        last = 0
+        while True:
+            rows = self._read(sql, (last, *args))
+            for seq, at, kind, cycle, symbol, data in rows:
+                try:
+                    yield event_from_dict(
+                        {
+                            "at": at,
+                            "kind": kind,
+                            "cycle": cycle,
+                            "symbol": symbol,
+                            "data": loads_strict(data),
+                        }
+                    )
+                except (ValueError, TypeError) as exc:
+                    raise AuditError(f"{self.path}: event {seq} is corrupt: {exc}") from exc
+                last = seq
+            if len(rows) < _PAGE:
+                return
+
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if self._conn is None:
+                raise AuditError(f"{self.path}: audit log is closed")
+            try:
+                return list(self._conn.execute(sql, args).fetchall())
+            except (sqlite3.Error, OverflowError) as exc:
+                raise AuditError(f"{self.path}: cannot read audit log: {exc}") from exc
 
     def events(self) -> Iterator[AuditEvent]:
         return self.query()
 
     def last_cycle(self) -> int:
-        """Highest cycle logged (reconciliation needs it at start-up, cheaply)."""
-        try:
-            with self._lock:
-                row = self._conn.execute("SELECT MAX(cycle) FROM events").fetchone()
-        except sqlite3.Error as exc:
-            raise AuditError(f"{self.path}: cannot read audit log: {exc}") from exc
-        return int(row[0] or 0)
+        """Highest cycle logged, 0 if none (reconciliation needs it at start-up, cheaply)."""
+        rows = self._read("SELECT MAX(cycle) FROM events", ())
+        value = rows[0][0] if rows else None
+        return int(value or 0)
+
+    def count(self) -> int:
+        """Number of events logged."""
+        rows = self._read("SELECT COUNT(*) FROM events", ())
+        return int(rows[0][0])
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
-from xlp_core.state import HedgeState, state_from_dict, state_to_dict
+from xlp_adapters.stores.json_file import decode_state, encode_state
+from xlp_core.state import HedgeState
 
 
 class MemoryStateStore:
-    """Keeps the *serialised* state, so a test sees exactly what a file would hold."""
+    """Holds the *serialised* state, exactly what a JSON file would hold.
 
-    def __init__(self) -> None:
-        self._data: dict[str, Any] | None = None
+    Every ``load`` parses a fresh copy, so a test cannot pass by mutating an
+    object it saved, and a state that a real store would refuse is refused
+    here too.
+    """
+
+    def __init__(self, initial: HedgeState | None = None) -> None:
+        self._raw: str | None = None
         self.saves = 0
+        if initial is not None:
+            self._raw = encode_state(initial)
+
+    def __repr__(self) -> str:
+        return f"MemoryStateStore(saves={self.saves})"
+
+    @property
+    def raw(self) -> str | None:
+        """The stored JSON text, or ``None`` if nothing was saved."""
+        return self._raw
+
+    def put_raw(self, text: str) -> None:
+        """Store arbitrary text, e.g. to test how a caller handles corrupt state."""
+        self._raw = text
 
     def load(self) -> HedgeState | None:
-        return None if self._data is None else state_from_dict(copy.deepcopy(self._data))
+        return None if self._raw is None else decode_state(self._raw, "memory state")
 
     def save(self, state: HedgeState) -> None:
-        self._data = state_to_dict(state)
+        self._raw = encode_state(state)
         self.saves += 1
 
     def close(self) -> None:
-        return None
+        """Nothing to release; the state stays readable."""

@@ -1,116 +1,274 @@
-"""State snapshots in SQLite: one transaction per save, recent history kept."""
+"""State snapshots in SQLite: one transaction per save, recent history kept.
+
+Also :func:`open_database`, shared with the SQLite audit sink: it refuses a
+file that is not SQLite, or that belongs to something else, before writing a
+single byte to it.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 
-from xlp_core.errors import StateCorruptError, StateError
-from xlp_core.state import HedgeState, state_from_dict, state_to_dict
+from xlp_adapters.stores.json_file import decode_state, encode_state
+from xlp_core.errors import ConfigError, StateCorruptError, StateError, XlpError
+from xlp_core.state import HedgeState
 
-SCHEMA_VERSION = 1
+log = logging.getLogger("xlp.stores")
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+# ``PRAGMA application_id`` marks what a database holds, so pointing the state
+# store at the audit log (or the reverse) is refused instead of mixing them.
+STATE_APPLICATION_ID = 0x584C5053  # "XLPS"
+AUDIT_APPLICATION_ID = 0x584C5041  # "XLPA"
+_KINDS = {STATE_APPLICATION_ID: "state store", AUDIT_APPLICATION_ID: "audit log"}
 
-def check_sqlite_file(path: Path, error: type[Exception]) -> None:
-    """Refuse to open something that is not SQLite (and never touch it)."""
+SCHEMA_VERSION = 1
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for SQLite's "malformed" and "not a database" errors (not for locks, I/O...)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def check_sqlite_file(path: Path, corrupt: type[XlpError], failure: type[XlpError]) -> None:
+    """Refuse a non-empty file without the SQLite header (and never touch it)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(16)
+            head = fh.read(len(SQLITE_MAGIC))
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise error(f"{path}: cannot read: {exc}") from exc
+        raise failure(f"{path}: cannot read: {exc}") from exc
     if head and head != SQLITE_MAGIC:
-        raise error(f"{path}: not an SQLite database; refusing to open it")
+        raise corrupt(f"{path}: not an SQLite database; refusing to open it")
 
 
-def connect(path: Path, error: type[Exception]) -> sqlite3.Connection:
-    check_sqlite_file(path, error)
+def open_database(
+    path: Path,
+    *,
+    application_id: int,
+    tables: frozenset[str],
+    schema: Sequence[str],
+    corrupt: type[XlpError],
+    failure: type[XlpError],
+    quick_check: bool = False,
+) -> sqlite3.Connection:
+    """Open (or create) one of our databases in WAL mode with ``synchronous=FULL``.
+
+    Everything is checked read-only first: the header, the application id,
+    the schema version, the table names and (if asked) ``PRAGMA quick_check``.
+    Only then is the journal mode set and the schema created, in one
+    transaction. ``corrupt`` is raised for unusable content, ``failure`` for
+    anything else (permissions, locks, I/O).
+    """
+    what = _KINDS.get(application_id, "database")
+    check_sqlite_file(path, corrupt, failure)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except OSError as exc:
+        raise failure(f"{path}: cannot create directory: {exc}") from exc
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+    except sqlite3.Error as exc:
+        raise failure(f"{path}: cannot open SQLite database: {exc}") from exc
+    try:
+        _check_identity(conn, path, application_id, tables, what, corrupt)
+        if quick_check:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            if [tuple(r) for r in rows] != [("ok",)]:
+                found = "; ".join(str(r[0]) for r in rows[:5])
+                raise corrupt(f"{path}: SQLite integrity check failed: {found}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-    except sqlite3.DatabaseError as exc:
-        raise error(f"{path}: cannot open SQLite database: {exc}") from exc
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in schema:
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA application_id={int(application_id)}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except XlpError:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        kind = corrupt if is_corruption(exc) else failure
+        raise kind(f"{path}: cannot open {what}: {exc}") from exc
     return conn
 
 
+def _check_identity(
+    conn: sqlite3.Connection,
+    path: Path,
+    application_id: int,
+    tables: frozenset[str],
+    what: str,
+    corrupt: type[XlpError],
+) -> None:
+    found_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    names = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if found_id not in (0, application_id):
+        other = _KINDS.get(found_id)
+        if other is not None:
+            raise corrupt(f"{path}: is an xlp {other}, not a {what}; refusing to use it")
+        raise corrupt(f"{path}: not an xlp {what} (application_id={found_id}); refusing it")
+    if found_id == 0 and names - tables:
+        strange = ", ".join(sorted(names - tables))
+        raise corrupt(f"{path}: holds tables that are not a {what}'s ({strange}); refusing it")
+    if version not in (0, SCHEMA_VERSION):
+        raise corrupt(
+            f"{path}: {what} schema version {version} is not {SCHEMA_VERSION}"
+            " (written by another xlp-core version?)"
+        )
+
+
+_STATE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " cycle INTEGER NOT NULL, saved_at TEXT, body TEXT NOT NULL)",
+    # Rows that no longer parse are moved here rather than pruned.
+    "CREATE TABLE IF NOT EXISTS state_corrupt ("
+    " seq INTEGER PRIMARY KEY, cycle, saved_at, body, moved_at TEXT NOT NULL, reason TEXT)",
+)
+
+
 class SqliteStateStore:
-    """Each save is one row (keyed by cycle) in one transaction; the newest wins."""
+    """One row per save (with its cycle), in one transaction; the newest row wins.
+
+    The last ``keep`` snapshots are kept (``history``, ``load_cycle``). A
+    row that does not parse is an error when loaded and, when pruning would
+    reach it, is moved to the ``state_corrupt`` table instead of deleted.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, keep: int = 100) -> None:
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ConfigError("keep", f"must be an integer >= 1, got {keep!r}")
         self.path = Path(path)
         self.keep = keep
         self._lock = threading.Lock()
-        self._conn = connect(self.path, StateCorruptError)
-        try:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise StateCorruptError(f"{self.path}: unknown schema version {version}")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS state ("
-                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " cycle INTEGER NOT NULL, saved_at TEXT, body TEXT NOT NULL)"
-            )
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise StateCorruptError(f"{self.path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = open_database(
+            self.path,
+            application_id=STATE_APPLICATION_ID,
+            tables=frozenset({"state", "state_corrupt"}),
+            schema=_STATE_SCHEMA,
+            corrupt=StateCorruptError,
+            failure=StateError,
+            quick_check=True,
+        )
 
     def __repr__(self) -> str:
-        return f"SqliteStateStore({str(self.path)!r})"
+        return f"SqliteStateStore({str(self.path)!r}, keep={self.keep})"
 
-    def _rows(self, limit: int) -> list[tuple[int, str]]:
-        try:
-            with self._lock:
-                cur = self._conn.execute(
-                    "SELECT seq, body FROM state ORDER BY seq DESC LIMIT ?", (limit,)
-                )
-                return list(cur.fetchall())
-        except sqlite3.DatabaseError as exc:
-            raise StateCorruptError(f"{self.path}: {exc}") from exc
+    def __enter__(self) -> SqliteStateStore:
+        return self
 
-    @staticmethod
-    def _parse(seq: int, body: str, path: Path) -> HedgeState:
-        try:
-            return state_from_dict(json.loads(body))
-        except (ValueError, StateCorruptError) as exc:
-            raise StateCorruptError(f"{path} row {seq}: {exc}") from exc
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> StateError:
+        kind = StateCorruptError if is_corruption(exc) else StateError
+        return kind(f"{self.path}: cannot {doing}: {exc}")
+
+    def _fetch(self, sql: str, args: tuple[object, ...]) -> list[tuple[int, object]]:
+        with self._lock:
+            if self._conn is None:
+                raise StateError(f"{self.path}: state store is closed")
+            try:
+                return [(int(r[0]), r[1]) for r in self._conn.execute(sql, args).fetchall()]
+            except sqlite3.Error as exc:
+                raise self._error(exc, "read state") from exc
+
+    def _parse(self, seq: int, body: object) -> HedgeState:
+        if not isinstance(body, str | bytes):
+            raise StateCorruptError(f"{self.path} row {seq}: body is {type(body).__name__}")
+        return decode_state(body, f"{self.path} row {seq}")
 
     def load(self) -> HedgeState | None:
-        rows = self._rows(1)
-        return self._parse(*rows[0], self.path) if rows else None
+        rows = self._fetch("SELECT seq, body FROM state ORDER BY seq DESC LIMIT 1", ())
+        return self._parse(*rows[0]) if rows else None
 
     def history(self, limit: int = 10) -> list[HedgeState]:
-        return [self._parse(seq, body, self.path) for seq, body in self._rows(limit)]
+        """Up to ``limit`` snapshots, newest first."""
+        rows = self._fetch("SELECT seq, body FROM state ORDER BY seq DESC LIMIT ?", (limit,))
+        return [self._parse(seq, body) for seq, body in rows]
+
+    def load_cycle(self, cycle: int) -> HedgeState | None:
+        """The last snapshot saved for ``cycle``, if still kept."""
+        rows = self._fetch(
+            "SELECT seq, body FROM state WHERE cycle = ? ORDER BY seq DESC LIMIT 1", (cycle,)
+        )
+        return self._parse(*rows[0]) if rows else None
 
     def save(self, state: HedgeState) -> None:
-        body = json.dumps(state_to_dict(state), sort_keys=True, allow_nan=False)
-        saved = state.updated_at.isoformat() if state.updated_at else None
-        try:
-            with self._lock:
-                self._conn.execute("BEGIN IMMEDIATE")
+        body = encode_state(state)
+        saved_at = state.updated_at.isoformat() if state.updated_at else None
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise StateError(f"{self.path}: state store is closed")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._conn.execute(
+                    cur = conn.execute(
                         "INSERT INTO state (cycle, saved_at, body) VALUES (?, ?, ?)",
-                        (state.cycle, saved, body),
+                        (state.cycle, saved_at, body),
                     )
-                    self._conn.execute(
-                        "DELETE FROM state WHERE seq <= (SELECT MAX(seq) FROM state) - ?",
-                        (self.keep,),
-                    )
+                    self._prune(conn, int(cur.lastrowid or 0) - self.keep)
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                     raise
-                self._conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{self.path}: cannot save state: {exc}") from exc
+                conn.execute("COMMIT")
+            except OverflowError as exc:
+                raise StateError(f"{self.path}: cycle {state.cycle} out of range") from exc
+            except sqlite3.Error as exc:
+                raise self._error(exc, "save state") from exc
+
+    def _prune(self, conn: sqlite3.Connection, cutoff: int) -> None:
+        doomed = conn.execute(
+            "SELECT seq, cycle, saved_at, body FROM state WHERE seq <= ?", (cutoff,)
+        ).fetchall()
+        for seq, cycle, saved_at, body in doomed:
+            try:
+                self._parse(seq, body)
+            except StateCorruptError as exc:
+                conn.execute(
+                    "INSERT INTO state_corrupt"
+                    " (seq, cycle, saved_at, body, moved_at, reason)"
+                    " VALUES (?, ?, ?, ?, datetime('now'), ?)",
+                    (seq, cycle, saved_at, body, str(exc)),
+                )
+                log.warning("%s: corrupt state row %d kept in state_corrupt", self.path, seq)
+        conn.execute("DELETE FROM state WHERE seq <= ?", (cutoff,))
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
