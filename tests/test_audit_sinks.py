@@ -634,11 +634,12 @@ JSON_SCALARS = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=10)
 )
+# Keys a sink would mask (at any depth) are left out: this property is the
+# round trip; redaction has its own tests above.
+PLAIN_KEYS = st.text(max_size=8).filter(lambda k: not is_secret_key(k))
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(PLAIN_KEYS, inner, max_size=3),
     max_leaves=10,
 )
 EVENTS = st.builds(
@@ -651,9 +652,7 @@ EVENTS = st.builds(
     kind=st.sampled_from([A.DECISION, A.ORDER_INTENT, "custom"]),
     cycle=st.integers(-(2**62), 2**62),
     symbol=st.none() | st.text(min_size=1, max_size=6),
-    data=st.dictionaries(
-        st.text(max_size=8).filter(lambda k: not is_secret_key(k)), JSON_VALUES, max_size=4
-    ),
+    data=st.dictionaries(PLAIN_KEYS, JSON_VALUES, max_size=4),
 )
 
 

@@ -10,6 +10,7 @@ which catches a key quoted inside an error message.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -55,7 +56,10 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(key)]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
+    # Cached: a log uses a few dozen distinct keys, and this runs for each
+    # key of each event (a backtest appends thousands of events).
     words = key_words(key)
     if any(w in SECRET_WORDS for w in words):
         return True
