@@ -51,6 +51,34 @@ MANY = HedgeState(
     symbols={f"SYM{i:03d}": SymbolState(offset=i * 0.5, cost_basis=float(i)) for i in range(60)},
 )
 
+
+def tamper(path: Path, *statements: str) -> None:
+    """Change a database behind the store's back, as another program would."""
+    conn = sqlite3.connect(path)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def in_threads(worker: Callable[[int], None], count: int = 4) -> list[BaseException]:
+    """Run ``worker(0)``, ``worker(100)``, ... at once; what they raised."""
+    errors: list[BaseException] = []
+
+    def guarded(base: int) -> None:
+        try:
+            worker(base)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(n * 100,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 Factory = Callable[[Path], StateStore]
 FACTORIES: dict[str, Factory] = {
     "json": lambda d: JsonFileStateStore(d / "nested" / "state.json"),
@@ -345,21 +373,12 @@ def test_json_directory_at_path_is_a_state_error_not_corruption(tmp_path: Path) 
 
 def test_json_concurrent_saves_leave_a_valid_file(tmp_path: Path) -> None:
     store = JsonFileStateStore(tmp_path / "state.json")
-    errors: list[BaseException] = []
 
     def worker(base: int) -> None:
-        try:
-            for i in range(20):
-                store.save(HedgeState(cycle=base + i))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(20):
+            store.save(HedgeState(cycle=base + i))
 
-    threads = [threading.Thread(target=worker, args=(n * 100,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(worker) == []
     loaded = store.load()
     assert loaded is not None
     assert loaded.cycle % 100 == 19
@@ -451,10 +470,7 @@ def test_sqlite_corrupt_newest_row_is_typed_error_then_preserved(tmp_path: Path)
     SqliteStateStore(path).close()
     with SqliteStateStore(path, keep=2) as store:
         store.save(STATE)
-    conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO state (cycle, body) VALUES (43, '{\"version\": 7}')")
-    conn.commit()
-    conn.close()
+    tamper(path, "INSERT INTO state (cycle, body) VALUES (43, '{\"version\": 7}')")
     with SqliteStateStore(path, keep=2) as store:
         with pytest.raises(StateCorruptError, match=r"row 2.*version 7"):
             store.load()
@@ -492,18 +508,12 @@ def test_sqlite_refuses_the_audit_log_and_vice_versa(tmp_path: Path) -> None:
 
 def test_sqlite_refuses_a_foreign_database(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE customers (id INTEGER)")
-    conn.commit()
-    conn.close()
+    tamper(path, "CREATE TABLE customers (id INTEGER)")
     before = path.read_bytes()
     with pytest.raises(StateCorruptError, match="customers"):
         SqliteStateStore(path)
     assert path.read_bytes() == before
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA application_id=12345")
-    conn.commit()
-    conn.close()
+    tamper(path, "PRAGMA application_id=12345")
     with pytest.raises(StateCorruptError, match="application_id=12345"):
         SqliteStateStore(path)
 
@@ -512,10 +522,7 @@ def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     with SqliteStateStore(path) as store:
         store.save(STATE)
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version=2")
-    conn.commit()
-    conn.close()
+    tamper(path, "PRAGMA user_version=2")
     with pytest.raises(StateCorruptError, match="schema version 2"):
         SqliteStateStore(path)
 
@@ -524,11 +531,7 @@ def test_sqlite_adopts_a_database_from_before_application_ids(tmp_path: Path) ->
     path = tmp_path / "s.sqlite"
     with SqliteStateStore(path) as store:
         store.save(STATE)
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA application_id=0")
-    conn.execute("DROP TABLE state_corrupt")
-    conn.commit()
-    conn.close()
+    tamper(path, "PRAGMA application_id=0", "DROP TABLE state_corrupt")
     with SqliteStateStore(path) as store:
         assert store.load() == STATE
 
@@ -561,22 +564,13 @@ def test_sqlite_out_of_range_cycle_is_a_state_error(tmp_path: Path) -> None:
 
 def test_sqlite_concurrent_saves(tmp_path: Path) -> None:
     store = SqliteStateStore(tmp_path / "s.sqlite", keep=5)
-    errors: list[BaseException] = []
 
     def worker(base: int) -> None:
-        try:
-            for i in range(25):
-                store.save(HedgeState(cycle=base + i))
-                store.load()
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(25):
+            store.save(HedgeState(cycle=base + i))
+            store.load()
 
-    threads = [threading.Thread(target=worker, args=(n * 100,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(worker) == []
     assert len(store.history(100)) == 5
     store.close()
 

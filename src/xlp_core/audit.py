@@ -53,11 +53,27 @@ class AuditEvent:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, JSONValue]) -> AuditEvent:
-        return cls(
-            at=datetime.fromisoformat(d["at"]),
-            kind=str(d["kind"]),
-            cycle=int(d["cycle"]),
-            symbol=d.get("symbol"),
-            data=dict(d.get("data") or {}),
-        )
+    def from_dict(cls, d: Any) -> AuditEvent:
+        """Parse a stored event; ``ValueError`` names what is wrong.
+
+        Strict on purpose: a log line is evidence, so nothing is coerced.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+        at = d.get("at")
+        if not isinstance(at, str):
+            raise ValueError(f"'at' must be an ISO datetime string, got {at!r}")
+        when = datetime.fromisoformat(at)
+        kind = d.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"'kind' must be a non-empty string, got {kind!r}")
+        cycle = d.get("cycle")
+        if isinstance(cycle, bool) or not isinstance(cycle, int):
+            raise ValueError(f"'cycle' must be an integer, got {cycle!r}")
+        symbol = d.get("symbol")
+        if symbol is not None and not isinstance(symbol, str):
+            raise ValueError(f"'symbol' must be a string or null, got {symbol!r}")
+        data = d.get("data", {})
+        if not isinstance(data, dict):
+            raise ValueError(f"'data' must be an object, got {type(data).__name__}")
+        return cls(at=when, kind=kind, cycle=cycle, symbol=symbol, data=data)

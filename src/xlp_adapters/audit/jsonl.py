@@ -16,14 +16,14 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO
 
 import attrs
 
+from xlp_adapters._closing import Closing
+from xlp_adapters._json import loads_strict
 from xlp_adapters.audit.redact import normalise_secrets, redact
-from xlp_adapters.stores._fs import fsync_dir
-from xlp_adapters.stores.json_file import preserve_copy
+from xlp_adapters.stores._fs import fsync_dir, preserve_copy
 from xlp_core.audit import AuditEvent
 from xlp_core.errors import AuditError
 
@@ -52,67 +52,28 @@ def redacted(event: AuditEvent, secrets: tuple[str, ...] = ()) -> AuditEvent:
     return attrs.evolve(event, data=redact(event.data, secrets))
 
 
-def data_to_json(data: Mapping[str, Any]) -> str:
+def data_to_json(obj: Any) -> str:
     """Strict JSON: NaN, infinities and non-JSON objects are an ``AuditError``."""
     try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise AuditError(f"audit event data is not JSON-serialisable: {exc}") from exc
 
 
 def event_to_json(event: AuditEvent, secrets: tuple[str, ...] = ()) -> str:
     """One line of the log (no newline), redacted; ``AuditError`` if it cannot be written."""
-    clean = redacted(event, secrets)
-    try:
-        return json.dumps(clean.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise AuditError(f"audit event data is not JSON-serialisable: {exc}") from exc
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def loads_strict(text: str | bytes) -> Any:
-    """``json.loads`` that refuses NaN and infinities (the writers never emit them)."""
-    try:
-        return json.loads(text, parse_constant=_no_constants)
-    except RecursionError as exc:
-        raise ValueError("JSON nested too deeply") from exc
-
-
-def event_from_dict(d: Any) -> AuditEvent:
-    """Parse a stored event; ``ValueError`` names what is wrong."""
-    if not isinstance(d, dict):
-        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
-    at = d.get("at")
-    if not isinstance(at, str):
-        raise ValueError(f"'at' must be an ISO datetime string, got {at!r}")
-    when = datetime.fromisoformat(at)
-    kind = d.get("kind")
-    if not isinstance(kind, str) or not kind:
-        raise ValueError(f"'kind' must be a non-empty string, got {kind!r}")
-    cycle = d.get("cycle")
-    if isinstance(cycle, bool) or not isinstance(cycle, int):
-        raise ValueError(f"'cycle' must be an integer, got {cycle!r}")
-    symbol = d.get("symbol")
-    if symbol is not None and not isinstance(symbol, str):
-        raise ValueError(f"'symbol' must be a string or null, got {symbol!r}")
-    data = d.get("data", {})
-    if not isinstance(data, dict):
-        raise ValueError(f"'data' must be an object, got {type(data).__name__}")
-    return AuditEvent(at=when, kind=kind, cycle=cycle, symbol=symbol, data=data)
+    return data_to_json(redacted(event, secrets).to_dict())
 
 
 def event_from_json(text: str | bytes) -> AuditEvent:
     """Parse one line; ``ValueError`` (including JSON and UTF-8 errors) if unusable."""
-    return event_from_dict(loads_strict(text))
+    return AuditEvent.from_dict(loads_strict(text))
 
 
 # --- the sink ----------------------------------------------------------------
 
 
-class JsonlAuditSink:
+class JsonlAuditSink(Closing):
     """One event per line; ``append`` returns only once the line is on disk.
 
     A crash mid-write can leave a torn last line. Reading skips it and sets
@@ -158,17 +119,6 @@ class JsonlAuditSink:
 
     def __repr__(self) -> str:
         return f"JsonlAuditSink({str(self.path)!r})"
-
-    def __enter__(self) -> JsonlAuditSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- opening -------------------------------------------------------------
 

@@ -7,10 +7,11 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from xlp_adapters.audit.jsonl import data_to_json, event_from_dict, loads_strict, redacted
+from xlp_adapters._closing import Closing
+from xlp_adapters._json import loads_strict
+from xlp_adapters.audit.jsonl import data_to_json, redacted
 from xlp_adapters.audit.redact import normalise_secrets
 from xlp_adapters.stores.sqlite import AUDIT_APPLICATION_ID, open_database
 from xlp_core.audit import AuditEvent
@@ -33,7 +34,7 @@ _SCHEMA = (
 _PAGE = 500
 
 
-class SqliteAuditSink:
+class SqliteAuditSink(Closing):
     """One committed row per event, WAL + ``synchronous=FULL``.
 
     Each ``append`` is its own transaction: when it returns the row is in the
@@ -56,17 +57,6 @@ class SqliteAuditSink:
 
     def __repr__(self) -> str:
         return f"SqliteAuditSink({str(self.path)!r})"
-
-    def __enter__(self) -> SqliteAuditSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def append(self, event: AuditEvent) -> None:
         clean = redacted(event, self._secrets)
@@ -116,7 +106,7 @@ class SqliteAuditSink:
             rows = self._read(sql, (last, *args))
             for seq, at, kind, cycle, symbol, data in rows:
                 try:
-                    yield event_from_dict(
+                    yield AuditEvent.from_dict(
                         {
                             "at": at,
                             "kind": kind,

@@ -1,4 +1,4 @@
-"""Durable file replacement, shared by the JSON store."""
+"""Durable file writes, shared by the JSON store and the JSONL audit log."""
 
 from __future__ import annotations
 
@@ -35,3 +35,30 @@ def atomic_write(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     fsync_dir(path.parent)
+
+
+def preserve_copy(base: Path, data: bytes) -> Path:
+    """Durably write ``data`` to a new file named ``base`` (or ``base.1``, ...).
+
+    Never overwrites: each call keeps its own copy, so a second crash cannot
+    erase what the first one left behind.
+    """
+    for n in range(10_000):
+        target = base if n == 0 else base.with_name(f"{base.name}.{n}")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written <= 0:
+                    raise OSError(f"{target}: write returned {written}")
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(target.parent)
+        return target
+    raise FileExistsError(f"{base}: too many copies already")

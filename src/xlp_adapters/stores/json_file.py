@@ -1,7 +1,6 @@
 """State as one JSON file, replaced atomically on every save.
 
-Also the JSON encoding of state that every store shares, and
-:func:`preserve_copy`, which the audit log reuses.
+Also the JSON encoding of state that every store shares.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
-from xlp_adapters.stores._fs import atomic_write, fsync_dir
+from xlp_adapters._closing import Closing
+from xlp_adapters._json import loads_strict
+from xlp_adapters.stores._fs import atomic_write, preserve_copy
 from xlp_core.errors import StateCorruptError, StateError
 from xlp_core.state import HedgeState, state_from_dict, state_to_dict
 
@@ -43,59 +42,16 @@ def encode_state(state: HedgeState) -> str:
     return text + "\n"
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def decode_state(raw: str | bytes, where: str) -> HedgeState:
     """Parse stored state; ``StateCorruptError`` (prefixed with ``where``) if unusable."""
     try:
-        data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
-    except (ValueError, RecursionError) as exc:  # includes JSON and UTF-8 errors
+        data = loads_strict(raw, unique_keys=True)
+    except ValueError as exc:  # includes JSON and UTF-8 errors
         raise StateCorruptError(f"{where}: not valid JSON state: {exc}") from exc
     try:
         return state_from_dict(data)
     except StateCorruptError as exc:
         raise StateCorruptError(f"{where}: {exc}") from exc
-
-
-# --- file helpers ------------------------------------------------------------
-
-
-def preserve_copy(base: Path, data: bytes) -> Path:
-    """Durably write ``data`` to a new file named ``base`` (or ``base.1``, ...).
-
-    Never overwrites: each call keeps its own copy, so a second crash cannot
-    erase what the first one left behind.
-    """
-    for n in range(10_000):
-        target = base if n == 0 else base.with_name(f"{base.name}.{n}")
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            continue
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                if n <= 0:
-                    raise OSError(f"{target}: write returned {n}")
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(target.parent)
-        return target
-    raise FileExistsError(f"{base}: too many copies already")
 
 
 def _stamp() -> str:
@@ -105,7 +61,7 @@ def _stamp() -> str:
 # --- the store ---------------------------------------------------------------
 
 
-class JsonFileStateStore:
+class JsonFileStateStore(Closing):
     """``load`` never guesses: a corrupt file is an error and stays on disk.
 
     ``save`` writes a temp file in the same directory, fsyncs it, renames it
@@ -125,17 +81,6 @@ class JsonFileStateStore:
 
     def __repr__(self) -> str:
         return f"JsonFileStateStore({str(self.path)!r})"
-
-    def __enter__(self) -> JsonFileStateStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def backup_path(self) -> Path:

@@ -14,8 +14,8 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
+from xlp_adapters._closing import Closing
 from xlp_adapters.stores.json_file import decode_state, encode_state
 from xlp_core.errors import ConfigError, StateCorruptError, StateError, XlpError
 from xlp_core.state import HedgeState
@@ -153,7 +153,7 @@ _STATE_SCHEMA = (
 )
 
 
-class SqliteStateStore:
+class SqliteStateStore(Closing):
     """One row per save (with its cycle), in one transaction; the newest row wins.
 
     The last ``keep`` snapshots are kept (``history``, ``load_cycle``). A
@@ -179,17 +179,6 @@ class SqliteStateStore:
 
     def __repr__(self) -> str:
         return f"SqliteStateStore({str(self.path)!r}, keep={self.keep})"
-
-    def __enter__(self) -> SqliteStateStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _error(self, exc: sqlite3.Error, doing: str) -> StateError:
         kind = StateCorruptError if is_corruption(exc) else StateError
