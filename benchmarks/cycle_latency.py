@@ -28,12 +28,12 @@ from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.execution import NO_WAIT
 from xlp_core.models import MarketRules, Order, OrderRequest, PoolSnapshot
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 T = TypeVar("T")
 
 
-class Serialised:
+class Serialised(ExchangeDefaults):
     """Every call waits for the previous one: the sequential baseline."""
 
     def __init__(self, inner: Exchange) -> None:

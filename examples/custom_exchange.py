@@ -25,10 +25,10 @@ from xlp_core.cycle import run_hedge_cycle
 from xlp_core.errors import OrderRejectedError
 from xlp_core.execution import NO_WAIT
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 
-class DryRunExchange:
+class DryRunExchange(ExchangeDefaults):
     def __init__(self, inner: Exchange) -> None:
         self.inner = inner
         self.would_send: list[OrderRequest] = []

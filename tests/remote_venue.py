@@ -21,6 +21,7 @@ import httpx
 from xlp_adapters.paper import PaperExchange
 from xlp_core import errors as E
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
+from xlp_core.ports import ExchangeDefaults
 
 _ERRORS: dict[str, type[E.ExchangeError]] = {
     cls.__name__: cls
@@ -117,7 +118,7 @@ class VenueServer:
         self.httpd.server_close()
 
 
-class RemoteExchange:
+class RemoteExchange(ExchangeDefaults):
     """The client side: an Exchange whose venue is a :class:`VenueServer`."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:

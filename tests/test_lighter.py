@@ -115,7 +115,7 @@ async def rig() -> AsyncIterator[tuple[FakeLighter, LighterExchange]]:
 
 
 def limit(cid: int, side: Side, size: float, price: float, **kw: bool) -> OrderRequest:
-    return OrderRequest(cid, "SOL", side, OrderType.LIMIT, size, price, **kw)
+    return OrderRequest(cid, "SOL", side, OrderType.LIMIT, size, price, **kw)  # type: ignore[arg-type]
 
 
 async def test_markets_prices_positions_in_few_calls(

@@ -29,7 +29,7 @@ def ex(**kw: object) -> PaperExchange:
 
 
 def limit(cid: int, side: Side, size: float, price: float, **kw: bool) -> OrderRequest:
-    return OrderRequest(cid, "SOL", side, OrderType.LIMIT, size, price, **kw)
+    return OrderRequest(cid, "SOL", side, OrderType.LIMIT, size, price, **kw)  # type: ignore[arg-type]
 
 
 def market(cid: int, side: Side, size: float, cap: float | None = None) -> OrderRequest:

@@ -19,7 +19,7 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 from xlp_core.safety import (
     Circuit,
     CircuitBreakerExchange,
@@ -43,7 +43,7 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-class Counting:
+class Counting(ExchangeDefaults):
     """A venue that counts calls and can be told to fail."""
 
     name = "counting"
@@ -251,8 +251,10 @@ async def test_standard_stack_is_an_exchange_and_passes_name() -> None:
 
 
 async def test_stack_uses_the_venues_request_weights() -> None:
-    venue = Counting()
-    venue.request_weights = {"markets": 0, "place_order": 2}  # type: ignore[attr-defined]
+    class Weighted(Counting):
+        request_weights = {"markets": 0, "place_order": 2}  # noqa: RUF012
+
+    venue = Weighted()
     stack = wrap_exchange(venue, HedgeConfig())
     breaker = stack.inner
     assert isinstance(breaker, CircuitBreakerExchange)

@@ -25,6 +25,7 @@ from xlp_core.execution import (
     submit_order,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
+from xlp_core.ports import ExchangeDefaults
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(attempts=3, initial_delay=0.5, max_delay=1.0, jitter=0.0, total_timeout=5.0)
@@ -40,6 +41,10 @@ class ListAudit:
             raise OSError("disk full")
         self.items.append(event)
 
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        for event in events:
+            self.append(event)
+
     def events(self) -> Iterator[AuditEvent]:
         return iter(list(self.items))
 
@@ -47,7 +52,7 @@ class ListAudit:
         pass
 
 
-class Venue:
+class Venue(ExchangeDefaults):
     """Scripted: each entry of ``script`` is applied to the next place_order."""
 
     name = "scripted"

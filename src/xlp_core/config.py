@@ -99,6 +99,22 @@ class HedgeConfig:
     price_cache_ttl_seconds: float = attrs.field(default=2.0, validator=_finite(0))
     breaker_failure_threshold: int = attrs.field(default=5, validator=_finite(1))
     breaker_reset_seconds: float = attrs.field(default=60.0, validator=_finite(0, strict=True))
+    # Resting orders expire after order_timeout x this (a dead process leaves
+    # nothing resting for long); a scheduled venue-side cancel-all is re-armed
+    # each cycle this far ahead (0 disables it).
+    order_expiry_multiple: float = attrs.field(default=3.0, validator=_finite(1))
+    dead_man_switch_seconds: float = attrs.field(default=600.0, validator=_finite(0))
+    # A price older than this is not traded on (paper feeds, caches).
+    stale_price_seconds: float = attrs.field(default=30.0, validator=_finite(0, strict=True))
+    # Refuse a pool snapshot whose decoded value differs from the pool's own
+    # on-chain AUM by more than this (a moved field after a program upgrade).
+    pool_drift_tolerance_pct: float = attrs.field(default=2.0, validator=_finite(0, strict=True))
+    # Bounded retries of start-up reads (reconciliation) before giving up.
+    startup_retry_attempts: int = attrs.field(default=5, validator=_finite(1))
+    # Where alerts go (Apprise or webhook URLs; secrets, never printed) and
+    # the Prometheus port of `xlp run` (0: no metrics endpoint).
+    notify_urls: tuple[str, ...] = ()
+    metrics_port: int = attrs.field(default=0, validator=_finite(0, hi=65535))
 
     mode: Mode = "paper"
     exchange: str = "paper"
@@ -167,6 +183,11 @@ class HedgeConfig:
             if not isinstance(syms, list | tuple) or not all(isinstance(s, str) for s in syms):
                 raise ConfigError("symbols", "must be a list of strings")
             kwargs["symbols"] = tuple(normalise_symbol(s) for s in syms)
+        if "notify_urls" in kwargs:
+            urls = kwargs["notify_urls"]
+            if not isinstance(urls, list | tuple) or not all(isinstance(u, str) for u in urls):
+                raise ConfigError("notify_urls", "must be a list of URL strings")
+            kwargs["notify_urls"] = tuple(urls)
         for name in ("pools", "initial_offsets"):
             if name in kwargs and not isinstance(kwargs[name], Mapping):
                 raise ConfigError(name, "must be a table of name = number")
@@ -241,6 +262,8 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             out[f.name] = _parse_pairs(f.name, text)
         elif f.name == "symbols":
             out[f.name] = [s.strip() for s in text.split(",") if s.strip()]
+        elif f.name == "notify_urls":
+            out[f.name] = [u.strip() for u in text.split() if u.strip()]
         elif isinstance(f.default, bool):
             if text.lower() not in _BOOL:
                 raise ConfigError(f.name, f"not a boolean: {text!r}")

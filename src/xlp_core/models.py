@@ -91,6 +91,11 @@ class OrderRequest:
     price: float | None = attrs.field(default=None, validator=_optional_price)
     reduce_only: bool = False
     post_only: bool = False
+    expires_at: datetime | None = None
+    """When a resting order must vanish from the book (``None``: venue default).
+
+    Set from ``order_timeout x order_expiry_multiple`` by the cycle, so an
+    order of a dead process does not rest for the venue's 28-day default."""
 
     def __attrs_post_init__(self) -> None:
         if self.client_order_id < 0:

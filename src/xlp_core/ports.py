@@ -9,11 +9,29 @@ must not be sent until ``AuditSink.append`` has returned.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from xlp_core.audit import AuditEvent
+from xlp_core.errors import ExchangeError
 from xlp_core.models import MarketRules, Order, OrderRequest, PoolSnapshot
 from xlp_core.state import HedgeState
+
+
+@attrs.frozen
+class PlaceOutcome:
+    """One order's outcome inside a batch: exactly one of ``order`` / ``error``.
+
+    ``error`` keeps its type: ``DuplicateOrderError`` (look it up and adopt),
+    ``OrderRejectedError`` (not on the book), ``OrderOutcomeUnknownError``
+    (maybe sent), ``RateLimitedError`` (definitely not accepted).
+    """
+
+    request: OrderRequest
+    order: Order | None = None
+    error: ExchangeError | None = None
 
 
 @runtime_checkable
@@ -60,7 +78,86 @@ class Exchange(Protocol):
         """Cancel every open order of ours on ``symbol``; return how many."""
         ...
 
+    # --- batched calls: O(1) venue round trips per cycle ---------------------
+
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        """Submit several orders (one venue request where possible).
+
+        One outcome per request, in order. A failure of the whole request
+        raises like ``place_order`` (ambiguous: ``OrderOutcomeUnknownError``).
+        """
+        ...
+
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        """Cancel every open order of ours on each symbol; how many per symbol."""
+        ...
+
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        """Look orders up by ``(symbol, client_order_id)`` in one read.
+
+        An id the venue never saw is absent from the result.
+        """
+        ...
+
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        """Schedule a venue-side cancel of all our orders at ``at`` (``None`` disarms).
+
+        Re-armed every cycle, it leaves nothing resting for long after the
+        process dies. ``False`` if the venue has no such feature.
+        """
+        ...
+
+    @property
+    def request_weights(self) -> Mapping[str, int]:
+        """HTTP requests each port method costs (for the rate limiter); ``{}``: 1 each."""
+        ...
+
     async def close(self) -> None: ...
+
+
+class ExchangeDefaults:
+    """Base for adapters: the batched calls built from the single ones.
+
+    Subclass it (as well as satisfying :class:`Exchange`) to get correct,
+    if unbatched, ``place_orders`` / ``cancel_orders`` / ``get_orders``, no
+    dead-man switch and unit request weights.
+    """
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        raise NotImplementedError
+
+    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
+        raise NotImplementedError
+
+    async def cancel_all_orders(self, symbol: str) -> int:
+        raise NotImplementedError
+
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        out: list[PlaceOutcome] = []
+        for request in requests:
+            try:
+                out.append(PlaceOutcome(request, order=await self.place_order(request)))
+            except ExchangeError as exc:
+                out.append(PlaceOutcome(request, error=exc))
+        return out
+
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        return {s: await self.cancel_all_orders(s) for s in symbols}
+
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        found: dict[int, Order] = {}
+        for symbol, cid in keys:
+            order = await self.get_order(symbol, cid)
+            if order is not None:
+                found[cid] = order
+        return found
+
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        return False
+
+    @property
+    def request_weights(self) -> Mapping[str, int]:
+        return {}
 
 
 @runtime_checkable
@@ -96,8 +193,48 @@ class AuditSink(Protocol):
 
     def append(self, event: AuditEvent) -> None: ...
 
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        """Append several events with one durable write (all or none)."""
+        ...
+
     def events(self) -> Iterator[AuditEvent]:
         """Every event recorded so far, oldest first."""
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Journal(StateStore, AuditSink, Protocol):
+    """A state store and an audit log in one place (e.g. one SQLite file).
+
+    ``commit`` records a cycle's events and its new state with one durable
+    write, so a cycle costs one write besides each order's write-ahead record.
+    """
+
+    def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None: ...
+
+
+@attrs.frozen
+class Notice:
+    """Something a person should hear about (alert, breaker trip, unknown order...)."""
+
+    kind: str
+    message: str
+    at: datetime
+    symbol: str | None = None
+    severity: str = "warning"  # "info" | "warning" | "error"
+    data: Mapping[str, object] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers notices to people, off the order path (see xlp_adapters.notify).
+
+    ``notify`` must not block for long: adapters queue and deliver in the
+    background; a failing notifier never delays or breaks a cycle.
+    """
+
+    async def notify(self, notice: Notice) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -174,6 +174,11 @@ class JsonlAuditSink(Closing):
         )
 
     # --- writing -------------------------------------------------------------
+
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        # Placeholder: one append each (to become one durable write).
+        for event in events:
+            self.append(event)
 
     def append(self, event: AuditEvent) -> None:
         line = (event_to_json(event, self._secrets) + "\n").encode("utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from xlp_adapters.audit.jsonl import event_from_json, event_to_json
 from xlp_adapters.audit.redact import normalise_secrets
@@ -31,6 +31,11 @@ class MemoryAuditSink:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         self._fail = n
+
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        # Placeholder: one append each (to become one durable write).
+        for event in events:
+            self.append(event)
 
     def append(self, event: AuditEvent) -> None:
         line = event_to_json(event, self._secrets)

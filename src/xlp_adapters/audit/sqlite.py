@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,11 @@ class SqliteAuditSink(Closing):
 
     def __repr__(self) -> str:
         return f"SqliteAuditSink({str(self.path)!r})"
+
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        # Placeholder: one append each (to become one durable write).
+        for event in events:
+            self.append(event)
 
     def append(self, event: AuditEvent) -> None:
         clean = redacted(event, self._secrets)

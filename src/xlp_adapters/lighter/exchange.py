@@ -49,6 +49,7 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
+from xlp_core.ports import ExchangeDefaults
 
 T = TypeVar("T")
 
@@ -77,7 +78,7 @@ def _map_api_error(exc: BaseException, what: str) -> ExchangeError:
     return TransientExchangeError(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-class LighterExchange:
+class LighterExchange(ExchangeDefaults):
     """Build it with :meth:`connect` (the SDK needs a running event loop)."""
 
     request_weights: Mapping[str, int] = {

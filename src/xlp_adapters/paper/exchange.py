@@ -44,6 +44,7 @@ from xlp_core.models import (
     check_finite,
     check_price,
 )
+from xlp_core.ports import ExchangeDefaults
 
 DEFAULT_MARKETS: Mapping[str, MarketRules] = {
     "SOL": MarketRules("SOL", size_increment=0.001, price_increment=0.001, min_notional=10.0),
@@ -121,7 +122,7 @@ def _validate_rate(name: str, value: float, hi: float = 0.1) -> float:
     return float(value)
 
 
-class PaperExchange:
+class PaperExchange(ExchangeDefaults):
     """See the module docstring. All sizes in base tokens, prices in USD."""
 
     def __init__(

@@ -19,7 +19,7 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ TRIPS = (TransientExchangeError, OrderOutcomeUnknownError, TimeoutError, OSError
 """Failures that say the venue is unwell; a rejected order says it is fine."""
 
 
-class CircuitBreakerExchange:
+class CircuitBreakerExchange(ExchangeDefaults):
     def __init__(
         self,
         inner: Exchange,

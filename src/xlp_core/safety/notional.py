@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from xlp_core.errors import NotionalLimitError
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 
-class NotionalGuardExchange:
+class NotionalGuardExchange(ExchangeDefaults):
     """Refuses orders above ``max_order`` USD, or pushing a window above ``max_window``.
 
     The window is reset by :meth:`begin_cycle` (the runner calls it before each

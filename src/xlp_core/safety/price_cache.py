@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 from xlp_core.errors import InvalidPriceError
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 
-class PriceCachedExchange:
+class PriceCachedExchange(ExchangeDefaults):
     """Caches ``prices()`` per symbol for ``ttl`` seconds; errors are never cached.
 
     A symbol's entry is dropped when we trade it, so sizing after an order

@@ -17,7 +17,7 @@ import attrs
 
 from xlp_core.errors import ConfigError, RateLimitedError
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange
+from xlp_core.ports import Exchange, ExchangeDefaults
 
 T = TypeVar("T")
 
@@ -89,7 +89,7 @@ def _expiry(ts: float, period: float) -> float:
     return t
 
 
-class RateLimitedExchange:
+class RateLimitedExchange(ExchangeDefaults):
     """An :class:`Exchange` that spends a weighted budget before every call."""
 
     def __init__(
