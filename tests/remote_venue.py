@@ -140,7 +140,7 @@ class RemoteExchange(ExchangeDefaults):
         if "error" in reply:
             cls = _ERRORS.get(reply["error"], E.ExchangeError)
             if cls is E.DuplicateOrderError:
-                raise E.DuplicateOrderError(reply["client_order_id"])
+                raise E.DuplicateOrderError("duplicate", reply["client_order_id"])
             if cls is E.OrderOutcomeUnknownError:
                 raise E.OrderOutcomeUnknownError(reply["message"], reply["client_order_id"])
             raise cls(reply["message"])

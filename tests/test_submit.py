@@ -91,7 +91,7 @@ class Venue(ExchangeDefaults):
         if step == "before":
             raise TransientExchangeError("connection refused")
         if request.client_order_id in self.orders:
-            raise DuplicateOrderError(request.client_order_id)
+            raise DuplicateOrderError("duplicate", request.client_order_id)
         order = Order(
             request.client_order_id, request.symbol, request.side, request.order_type,
             request.size, request.price, OrderStatus.OPEN,

@@ -63,6 +63,14 @@ class StateCorruptError(StateError):
     """Stored state exists but cannot be parsed; it is left untouched on disk."""
 
 
+class StateLockedError(StateError):
+    """Another process holds this state: two hedgers on one state would trade twice."""
+
+    def __init__(self, message: str, holder_pid: int | None = None) -> None:
+        super().__init__(message)
+        self.holder_pid = holder_pid
+
+
 class AuditError(XlpError):
     """The audit sink could not durably record an event.
 
@@ -106,10 +114,10 @@ class OrderOutcomeUnknownError(ExchangeError):
 
 
 class DuplicateOrderError(OrderRejectedError):
-    """The venue already knows this client order id."""
+    """The venue already knows this client order id (an earlier send got through)."""
 
-    def __init__(self, client_order_id: int) -> None:
-        super().__init__(f"client order id {client_order_id} already used")
+    def __init__(self, message: str, client_order_id: int | None = None) -> None:
+        super().__init__(message)
         self.client_order_id = client_order_id
 
 
@@ -119,6 +127,22 @@ class CircuitOpenError(ExchangeError):
 
 class NotionalLimitError(ExchangeError):
     """An order, or a cycle's orders, would exceed the configured USD notional cap."""
+
+
+class StartupError(XlpError):
+    """Start-up (reconciliation) could not complete within its bounded retries."""
+
+
+class ActionRefusedError(XlpError):
+    """A strategy's action failed validation in the shell; nothing was sent."""
+
+
+class MissingExtraError(XlpError, ImportError):
+    """An optional dependency is not installed; the message says which extra."""
+
+    def __init__(self, extra: str, feature: str) -> None:
+        super().__init__(f"{feature} needs an optional dependency: pip install 'xlp-core[{extra}]'")
+        self.extra = extra
 
 
 class LiveTradingNotEnabledError(XlpError):

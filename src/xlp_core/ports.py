@@ -59,7 +59,11 @@ class Exchange(Protocol):
         ...
 
     async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
-        """Orders resting on the book for these symbols."""
+        """Orders resting on the book for these symbols; ``()`` means every market.
+
+        Reconciliation asks for every market, so an order of a crashed first
+        cycle is found whatever the state says.
+        """
         ...
 
     async def place_order(self, request: OrderRequest) -> Order:

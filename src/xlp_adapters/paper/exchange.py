@@ -341,7 +341,7 @@ class PaperExchange(ExchangeDefaults):
     def _place(self, request: OrderRequest) -> Order:
         cid = request.client_order_id
         if cid in self._orders:
-            raise DuplicateOrderError(cid)
+            raise DuplicateOrderError(f"client order id {cid} already used", cid)
         rules = self._markets.get(request.symbol)
         if rules is None:
             raise self._reject(request, "unknown market")
