@@ -10,14 +10,17 @@ from rpc_fake import FakeRpc, jlp_custody, jlp_pool, mint
 from xlp_adapters.pools import (
     JlpPoolSource,
     PoolDataError,
+    PoolDriftError,
     PoolRpcError,
     SolanaRpc,
     StaticPoolSource,
 )
 from xlp_adapters.pools.base58 import b58decode, b58encode
+from xlp_adapters.pools.exposure import check_drift
 from xlp_adapters.pools.jlp import JLP_MINT, JLP_POOL, PERPS_PROGRAM
 from xlp_adapters.pools.jlp_layout import decode_jlp_custody
 from xlp_core.errors import InvalidInputError
+from xlp_core.models import PoolSnapshot
 
 TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 SOL_MINT = "So11111111111111111111111111111111111111112"
@@ -162,3 +165,18 @@ async def test_static_source_validates() -> None:
     for bad in (float("nan"), -1.0, "x"):
         with pytest.raises(InvalidInputError):
             StaticPoolSource("JLP", {"SOL": bad})  # type: ignore[dict-item]
+
+
+def test_drift_check_edges() -> None:
+    check_drift("JLP", decoded_usd=101.9, onchain_usd=100.0, tolerance_pct=2.0)
+    check_drift("JLP", decoded_usd=1e9, onchain_usd=0.0, tolerance_pct=None)  # off
+    for decoded, onchain in ((102.1, 100.0), (97.9, 100.0), (1.0, 0.0), (float("nan"), 1.0)):
+        with pytest.raises(PoolDriftError) as caught:
+            check_drift("JLP", decoded_usd=decoded, onchain_usd=onchain, tolerance_pct=2.0)
+        assert "JLP" in str(caught.value)
+    assert issubclass(PoolDriftError, InvalidInputError)
+
+
+def test_snapshot_usd_fields_default_empty() -> None:
+    snap = PoolSnapshot("JLP", {"SOL": 0.1})
+    assert (snap.usd_per_token, snap.share, snap.lp_price_usd) == ({}, {}, None)
