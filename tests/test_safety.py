@@ -101,9 +101,9 @@ class Counting(ExchangeDefaults):
         pass
 
 
-def req(size: float = 1.0, price: float | None = 100.0) -> OrderRequest:
+def req(size: float = 1.0, price: float | None = 100.0, cid: int = 1) -> OrderRequest:
     kind = OrderType.LIMIT if price is not None else OrderType.MARKET
-    return OrderRequest(1, "SOL", Side.BUY, kind, size, price)
+    return OrderRequest(cid, "SOL", Side.BUY, kind, size, price)
 
 
 async def test_rate_limit_never_exceeds_budget_in_any_window() -> None:
@@ -224,16 +224,16 @@ async def test_notional_guard_per_order_and_per_cycle() -> None:
     venue = Counting()
     ex = NotionalGuardExchange(venue, max_order=500.0, max_window=800.0)
     with pytest.raises(NotionalLimitError):
-        await ex.place_order(req(size=6))  # $600
-    await ex.place_order(req(size=4))
+        await ex.place_order(req(size=6, cid=1))  # $600
+    await ex.place_order(req(size=4, cid=2))
     with pytest.raises(NotionalLimitError):
-        await ex.place_order(req(size=5))  # window would reach $900
+        await ex.place_order(req(size=5, cid=3))  # window would reach $900
     assert venue.calls["place_order"] == 1
     ex.begin_cycle()
-    await ex.place_order(req(size=5))
+    await ex.place_order(req(size=5, cid=4))
     # A market order is valued at a fresh price.
     with pytest.raises(NotionalLimitError):
-        await ex.place_order(req(size=6, price=None))
+        await ex.place_order(req(size=6, price=None, cid=5))
     venue.price = float("nan")
     ex2 = NotionalGuardExchange(venue, max_order=500.0, max_window=800.0)
     with pytest.raises(NotionalLimitError):

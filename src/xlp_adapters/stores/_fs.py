@@ -3,8 +3,42 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger("xlp_adapters.stores")
+
+
+def temp_path(path: Path) -> Path:
+    """Where :func:`atomic_write` stages ``path`` (one name per writing process)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def remove_leftover_temps(path: Path) -> list[Path]:
+    """Delete ``.NAME.tmp-PID`` files a kill mid-write left beside ``path``.
+
+    Call it only while holding the state lock: then no other process writes
+    this state, so every such file is a dead writer's (whatever its pid says,
+    since pids are reused) and holds nothing the state file lacks: the
+    rename that would have published it never happened.
+    """
+    removed: list[Path] = []
+    for name in (path.name, path.name + ".bak"):
+        for leftover in path.parent.glob(f".{name}.tmp-*"):
+            if not leftover.name.removeprefix(f".{name}.tmp-").isdigit():
+                continue
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("%s: cannot remove leftover temp file: %s", leftover, exc)
+                continue
+            removed.append(leftover)
+    if removed:
+        log.warning("%s: removed %d leftover temp file(s) of a killed write", path, len(removed))
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:
@@ -18,23 +52,27 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write to a temp file, fsync, rename over ``path``, fsync the directory.
 
     A crash at any point leaves either the old file or the new one, whole.
+    ``durable=False`` skips both fsyncs, for a copy whose data is durable
+    elsewhere (after a power cut the file may then be old or empty).
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def preserve_copy(base: Path, data: bytes) -> Path:
