@@ -64,6 +64,9 @@ DEFAULT_MARKETS: Mapping[str, MarketRules] = {
 }
 
 
+_WEIGHTS: Mapping[str, int] = {"place_orders": 1, "cancel_orders": 1, "get_orders": 1}
+
+
 @attrs.frozen
 class Fill:
     at: datetime
@@ -368,6 +371,12 @@ class PaperExchange(ExchangeDefaults, Exchange):
         self._dead_man_at = at
         raise_after(fault, "arm_dead_man_switch")
         return True
+
+    @property
+    @override
+    def request_weights(self) -> Mapping[str, int]:
+        """Every call, batched ones included, is one request (as the rate limiter counts)."""
+        return _WEIGHTS
 
     @property
     def dead_man_switch_at(self) -> datetime | None:

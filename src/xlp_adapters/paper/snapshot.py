@@ -210,12 +210,13 @@ def _parse(data: Any) -> Snapshot:
 def load_account(venue: PaperExchange, path: str | os.PathLike[str]) -> bool:
     """Restore ``venue`` from ``path``; ``False`` (venue untouched) if there is no file.
 
-    Leftover temp files of a killed save are removed first. Unreadable
+    Leftover temp files of a killed save (their pid no longer alive) are
+    removed first. Unreadable
     bytes or a malformed snapshot raise ``StateCorruptError`` (the file is
     left as it is); an I/O failure raises ``StateError``.
     """
     path = Path(path)
-    remove_leftover_temps(path)
+    remove_leftover_temps(path, locked=False)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

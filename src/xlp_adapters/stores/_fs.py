@@ -15,18 +15,32 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def remove_leftover_temps(path: Path) -> list[Path]:
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own temp is only ever in flight inside atomic_write
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def remove_leftover_temps(path: Path, *, locked: bool = True) -> list[Path]:
     """Delete ``.NAME.tmp-PID`` files a kill mid-write left beside ``path``.
 
-    Call it only while holding the state lock: then no other process writes
-    this state, so every such file is a dead writer's (whatever its pid says,
-    since pids are reused) and holds nothing the state file lacks: the
-    rename that would have published it never happened.
+    With ``locked`` (the caller holds the state lock) no other process
+    writes this state, so every such file is a dead writer's whatever its
+    pid says (pids are reused). Without the lock only files whose pid is not
+    a live process are removed. Either way such a file holds nothing the
+    real file lacks: the rename that would have published it never happened.
     """
     removed: list[Path] = []
     for name in (path.name, path.name + ".bak"):
         for leftover in path.parent.glob(f".{name}.tmp-*"):
-            if not leftover.name.removeprefix(f".{name}.tmp-").isdigit():
+            pid = leftover.name.removeprefix(f".{name}.tmp-")
+            if not pid.isdigit() or (not locked and _alive(int(pid))):
                 continue
             try:
                 leftover.unlink()
