@@ -107,8 +107,9 @@ def main() -> None:
         old = timed(sqlite_old, repeat)
         new = timed(lambda c: journal.commit(events(c, k), states[c]), repeat)
         print(f"  SQLite commit        new {new:7.3f}   old {old:7.3f}  ({k} appends + save)")
-        for x in (store, audit, journal):
-            x.close()
+        store.close()
+        audit.close()
+        journal.close()
 
         jstore = JsonFileStateStore(d / "s.json")
         jaudit = JsonlAuditSink(d / "a.jsonl")
@@ -122,8 +123,9 @@ def main() -> None:
         old = timed(files_old, repeat)
         new = timed(lambda c: fjournal.commit(events(c, k), states[c]), repeat)
         print(f"  file commit          new {new:7.3f}   old {old:7.3f}  ({k} appends + save)")
-        for x in (jstore, jaudit, fjournal):
-            x.close()
+        jstore.close()
+        jaudit.close()
+        fjournal.close()
 
 
 if __name__ == "__main__":
