@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlp_adapters.paper import Fault, FaultInjector, PaperExchange, load_account, save_account
 from xlp_core.errors import (
@@ -292,3 +294,30 @@ def test_a_live_writers_temp_is_left_alone(tmp_path: Path) -> None:
     live.write_bytes(b"{")
     assert load_account(venue(), path)
     assert live.exists()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = ["version", "seq", "prices", "accounts", "orders", "resting", "expiry", "dead_man_at"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(FIELDS), JSON, JSON)
+def test_any_damage_to_a_snapshot_is_invalid_input_or_loads(
+    field: str, value: Any, whole: Any
+) -> None:
+    base = _base()
+    for candidate in ({**base, field: value}, whole):
+        p = venue()
+        message = ""
+        try:
+            p.restore(candidate)
+        except InvalidInputError as exc:  # the only exception allowed
+            message = str(exc)
+        assert "\n" not in message
+        assert p.snapshot()["version"] == 1  # the venue stays usable either way

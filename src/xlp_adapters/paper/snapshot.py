@@ -153,7 +153,7 @@ def parse_snapshot(data: Any) -> Snapshot:
     """Check every field; ``InvalidInputError`` with a one-line reason if anything is off."""
     try:
         return _parse(data)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise InvalidInputError(f"paper snapshot is malformed: {exc}") from None
 
 
@@ -188,7 +188,7 @@ def _parse(data: Any) -> Snapshot:
         resting[symbol] = cids
     expiry: dict[int, datetime] = {}
     for key, raw in _obj(d.get("expiry", {}), "expiry").items():
-        if not key.isdigit() or int(key) not in orders:
+        if not isinstance(key, str) or not key.isdigit() or int(key) not in orders:
             raise ValueError(f"expiry: {key!r} is not a known order")
         when = _dt(raw, f"expiry.{key}")
         if when is not None:
