@@ -321,3 +321,20 @@ def test_any_damage_to_a_snapshot_is_invalid_input_or_loads(
             message = str(exc)
         assert "\n" not in message
         assert p.snapshot()["version"] == 1  # the venue stays usable either way
+
+
+async def test_bad_ticks_are_refused_per_symbol_and_stale_prices_expire(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    p = venue(clock, max_price_age=timedelta(seconds=30))
+    with caplog.at_level("WARNING", logger="xlp_adapters.paper"):
+        refused = p.update_prices({"SOL": float("1e400"), "ETH": 3100.0, "BTC": "x"})
+    assert sorted(refused) == ["BTC", "SOL"]
+    assert any("SOL" in r.getMessage() for r in caplog.records)
+    assert await p.prices(["SOL", "ETH"]) == {"SOL": 100.0, "ETH": 3100.0}
+    clock.now = T0 + timedelta(seconds=31)
+    p.update_prices({"ETH": 3200.0})
+    assert await p.prices(["SOL", "ETH"]) == {"ETH": 3200.0}  # SOL stopped being priced
+    with pytest.raises(OrderRejectedError, match="stale"):
+        await p.place_order(limit(1, 99.0))

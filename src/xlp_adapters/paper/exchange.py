@@ -28,9 +28,10 @@ one venue request each: one latency, one fault roll.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -63,6 +64,8 @@ DEFAULT_MARKETS: Mapping[str, MarketRules] = {
     "BONK": MarketRules("BONK", size_increment=1.0, price_increment=1e-9, min_notional=10.0),
 }
 
+
+log = logging.getLogger("xlp_adapters.paper")
 
 _WEIGHTS: Mapping[str, int] = {"place_orders": 1, "cancel_orders": 1, "get_orders": 1}
 
@@ -138,6 +141,7 @@ class PaperExchange(ExchangeDefaults, Exchange):
         positions: Mapping[str, float] | None = None,
         max_fill_per_update: float | None = None,
         name: str = "paper",
+        max_price_age: timedelta | None = None,
     ) -> None:
         self._markets = dict(DEFAULT_MARKETS if markets is None else markets)
         self._clock = clock
@@ -154,7 +158,11 @@ class PaperExchange(ExchangeDefaults, Exchange):
         self.faults = faults
         self.max_fill_per_update = max_fill_per_update
         self._name = name
+        if max_price_age is not None and max_price_age <= timedelta(0):
+            raise InvalidInputError(f"max_price_age must be > 0, got {max_price_age}")
+        self.max_price_age = max_price_age
         self._prices: dict[str, float] = {}
+        self._priced_at: dict[str, datetime] = {}
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, Order] = {}
         self._resting: dict[str, list[int]] = {}
@@ -176,6 +184,7 @@ class PaperExchange(ExchangeDefaults, Exchange):
 
     def set_price(self, symbol: str, price: float) -> None:
         self._prices[symbol] = check_price(price, f"{symbol} price")
+        self._priced_at[symbol] = self._clock()
         self._tick()
         if self._resting.get(symbol):
             self._match(symbol)
@@ -183,6 +192,33 @@ class PaperExchange(ExchangeDefaults, Exchange):
     def set_prices(self, prices: Mapping[str, float]) -> None:
         for symbol, price in prices.items():
             self.set_price(symbol, price)
+
+    def update_prices(self, prices: Mapping[str, object]) -> dict[str, str]:
+        """Apply a feed's ticks one symbol at a time; return the refused ones and why.
+
+        A bad tick (NaN, ``1e400``, a string, <= 0) is refused for its
+        symbol only, with a warning; the other symbols still update. The
+        refused symbol keeps its previous price, which ages out under
+        ``max_price_age``.
+        """
+        refused: dict[str, str] = {}
+        for symbol, price in prices.items():
+            try:
+                self.set_price(symbol, price)  # type: ignore[arg-type]
+            except InvalidInputError as exc:
+                refused[symbol] = str(exc)
+                log.warning("paper: price tick refused: %s", exc)
+        return refused
+
+    def _live_price(self, symbol: str) -> float | None:
+        """The price, unless ``max_price_age`` says the feed has stopped pricing it."""
+        price = self._prices.get(symbol)
+        if price is None or self.max_price_age is None:
+            return price
+        at = self._priced_at.get(symbol)
+        if at is None or self._clock() - at > self.max_price_age:
+            return None
+        return price
 
     def set_position(self, symbol: str, size: float) -> None:
         """Start from a position (at the current price as entry), e.g. an existing hedge."""
@@ -248,6 +284,7 @@ class PaperExchange(ExchangeDefaults, Exchange):
         """Load a :meth:`snapshot`; a malformed one raises ``InvalidInputError``, no change."""
         snap = parse_snapshot(data)
         self._prices = dict(snap.prices)
+        self._priced_at = {}  # restored prices are old: under max_price_age, stale
         self._accounts = {s: _Account(**a) for s, a in snap.accounts.items()}
         self._orders = dict(snap.orders)
         self._resting = {s: list(c) for s, c in snap.resting.items()}
@@ -279,7 +316,8 @@ class PaperExchange(ExchangeDefaults, Exchange):
     @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
         await self._enter("prices")
-        return {s: self._prices[s] for s in symbols if s in self._prices}
+        live = {s: self._live_price(s) for s in symbols}
+        return {s: p for s, p in live.items() if p is not None}
 
     @override
     async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
@@ -434,9 +472,9 @@ class PaperExchange(ExchangeDefaults, Exchange):
         rules = self._markets.get(request.symbol)
         if rules is None:
             raise self._reject(request, "unknown market")
-        price = self._prices.get(request.symbol)
+        price = self._live_price(request.symbol)
         if price is None:
-            raise self._reject(request, "no price")
+            raise self._reject(request, "no price (or a stale one)")
         size = request.size
         steps = size / rules.size_increment
         if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
