@@ -24,6 +24,7 @@ from xlp_adapters.notify import (
     build_notifier,
     mask_url,
     notice_json,
+    set_testing,
 )
 from xlp_adapters.paper import PaperExchange
 from xlp_adapters.stores import MemoryStateStore
@@ -170,6 +171,26 @@ async def test_webhook_4xx_is_refused_once_and_logged_without_url(
     assert_no_secret(caplog)
 
 
+async def test_a_hung_webhook_times_out_and_the_testing_switch_skips_waits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    srv = Loopback(hang=True)
+    set_testing(True)
+    try:
+        notifier = WebhookNotifier(
+            f"http://127.0.0.1:{srv.port}/h", timeout=0.2,
+            retry=DeliveryRetry(attempts=2, initial_delay=3600),  # waits skipped
+        )  # fmt: skip
+        await notifier.notify(notice())
+        await notifier.aclose()
+    finally:
+        set_testing(False)
+        srv.close()
+    assert (notifier.delivered, notifier.dropped) == (0, 1)
+    assert len(srv.requests) == 2
+    assert any("ReadTimeout" in r.getMessage() for r in caplog.records)
+
+
 # --- Apprise ----------------------------------------------------------------
 
 
@@ -226,6 +247,15 @@ def test_bad_urls_are_config_errors_without_the_secret(url: str) -> None:
         build_notifier([url], repeat=timedelta(minutes=15))
     assert SECRET not in str(err.value)
     assert err.value.__cause__ is None
+
+
+async def test_duplicate_urls_send_once_and_a_lone_string_is_refused(server: Loopback) -> None:
+    url = f"http://127.0.0.1:{server.port}/x"
+    notifier = build_notifier([url, f" {url} "], repeat=timedelta(0), retry=NO_WAIT)
+    assert isinstance(notifier, WebhookNotifier)
+    await notifier.aclose()
+    with pytest.raises(ConfigError, match="not a single string"):
+        build_notifier(url, repeat=timedelta(0))
 
 
 def test_missing_apprise_is_a_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:

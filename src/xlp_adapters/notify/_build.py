@@ -37,14 +37,17 @@ def build_notifier(
     ``ConfigError`` naming it masked; ``MissingExtraError`` when an Apprise
     URL is configured without ``xlp-core[notify]``.
     """
-    cleaned = []
+    if isinstance(urls, str):
+        raise ConfigError("notify_urls", "must be a list of URLs, not a single string")
+    cleaned: list[str] = []
     for i, url in enumerate(urls):
         if not isinstance(url, str) or "://" not in url:
             shown = mask_url(url) if isinstance(url, str) else type(url).__name__
             raise ConfigError("notify_urls", f"entry {i + 1} ({shown}) is not a URL")
         if is_webhook_url(url):
             check_webhook_url(url)
-        cleaned.append(url.strip())
+        if url.strip() not in cleaned:  # the same URL twice would send everything twice
+            cleaned.append(url.strip())
     if clock is not None:
         queue["clock"] = clock
     notifiers: list[Notifier] = [
