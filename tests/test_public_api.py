@@ -12,7 +12,6 @@ import pytest
 
 import xlp_adapters
 import xlp_core
-from xlp_core import _lazy
 from xlp_core.errors import MissingExtraError
 
 
@@ -57,14 +56,14 @@ def test_public_names_are_the_real_objects() -> None:
     assert xlp_core.Hedger is Hedger
     assert xlp_core.run_hedge_cycle is run_hedge_cycle
     with pytest.raises(AttributeError):
-        _ = xlp_core.NoSuchThing  # type: ignore[attr-defined]
+        _ = xlp_core.NoSuchThing
 
 
 def test_a_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(name: str) -> ModuleType:
         raise ModuleNotFoundError("No module named 'lighter'", name="lighter")
 
-    monkeypatch.setattr(_lazy.importlib, "import_module", missing)
+    monkeypatch.setattr(importlib, "import_module", missing)
     monkeypatch.delitem(vars(xlp_adapters), "LighterExchange", raising=False)
     with pytest.raises(MissingExtraError, match=r"pip install 'xlp-core\[lighter\]'") as err:
         _ = xlp_adapters.LighterExchange
