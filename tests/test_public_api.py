@@ -69,3 +69,13 @@ def test_a_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
         _ = xlp_adapters.LighterExchange
     assert err.value.extra == "lighter"
     assert isinstance(err.value, ImportError)  # `from ... import` callers see an ImportError
+
+
+def test_a_submodule_import_does_not_shadow_the_public_function() -> None:
+    import xlp_core.reconcile
+    from xlp_core.reconcile import plan_reconcile, reconcile
+
+    assert xlp_core.reconcile is reconcile  # the function, not the module
+    assert callable(plan_reconcile)
+    exported = set(xlp_core.__all__)
+    assert "reconcile" in exported

@@ -7,6 +7,8 @@ time the name is used, and cached in the package namespace after that.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from xlp_core.errors import MissingExtraError
 
@@ -30,6 +32,7 @@ def attach(
     'xlp-core[extra]'``) instead of a bare ``ModuleNotFoundError``.
     """
     extras = extras or {}
+    sys.modules[package].__class__ = _Package
 
     def __getattr__(name: str) -> Any:
         module_name = table.get(name)
@@ -52,6 +55,22 @@ def attach(
         return sorted(set(namespace) | set(table))
 
     return __getattr__, __dir__
+
+
+class _Package(types.ModuleType):
+    """A package whose public names win over same-named submodules.
+
+    Importing ``xlp_core.reconcile`` (the module) would otherwise overwrite
+    ``xlp_core.reconcile`` (the public function) in the package namespace;
+    ``from xlp_core.reconcile import ...`` keeps working (it reads
+    ``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        exports = self.__dict__.get("_EXPORTS", {})
+        if name in exports and isinstance(value, types.ModuleType):
+            return  # the import system binding the submodule: keep the public name
+        super().__setattr__(name, value)
 
 
 def package_version(distribution: str) -> str:
