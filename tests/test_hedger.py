@@ -20,10 +20,15 @@ from xlp_core import audit as A
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.decision import Action, ActionKind, Decision, DecisionParams, Observation, observe
-from xlp_core.errors import ConfigError, LifecycleError, TransientExchangeError
+from xlp_core.errors import (
+    ConfigError,
+    LifecycleError,
+    OrderOutcomeUnknownError,
+    TransientExchangeError,
+)
 from xlp_core.execution import NO_WAIT
 from xlp_core.hedger import Hedger
-from xlp_core.models import Order, Side
+from xlp_core.models import Order, OrderRequest, Side
 from xlp_core.ports import Notice
 from xlp_core.safety import wrap_exchange
 from xlp_core.state import SymbolState
@@ -71,10 +76,6 @@ def setup(**overrides: object) -> tuple[HedgeConfig, PaperExchange, list[StaticP
     venue = PaperExchange(prices={"SOL": 100.0}, positions={"SOL": -100.0}, clock=clock)
     # The pool wants 120 SOL short: 20 SOL ($2000) unhedged, shrinking 1 SOL a cycle.
     return config, venue, [StaticPoolSource("JLP", {"SOL": 0.12})], clock
-
-
-def filled(report_orders: Sequence[str]) -> int:
-    return sum(1 for o in report_orders if o == "filled")
 
 
 def outcomes(report: object) -> list[str]:
@@ -293,3 +294,44 @@ async def test_default_store_and_audit_are_sqlite_beside_each_other(tmp_path: Pa
     assert kinds[0] == A.RECONCILE
     assert A.CYCLE_END in kinds
     assert (tmp_path / "state.sqlite").exists()
+
+
+class LostReplies(FlakyVenue):
+    """Every order reaches the venue's door and the reply is lost; lookups find nothing."""
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        raise OrderOutcomeUnknownError("timeout after send", request.client_order_id)
+
+    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
+        return None
+
+
+async def test_an_unknown_order_outcome_is_noticed() -> None:
+    config, _, pools, clock = setup()
+    venue = LostReplies(prices={"SOL": 100.0}, positions={"SOL": -100.0}, clock=clock)
+    venue.armed = []
+    notifier = Recorder()
+    async with Hedger(
+        config, venue, pools, store=MemoryStateStore(), audit=MemoryAuditSink(),
+        strategy=OneSolAtMarket(), clock=clock, policy=NO_WAIT, notifier=notifier,
+    ) as hedger:  # fmt: skip
+        report = await hedger.run_cycle()
+    assert outcomes(report) == ["unknown"]
+    unknown = [n for n in notifier.notices if n.kind == "order_unknown"]
+    assert len(unknown) == 1
+    assert unknown[0].data["client_order_id"] == report.symbols["SOL"].actions[1].client_order_id
+
+
+async def test_run_loop_is_a_hedger_too() -> None:
+    """The lower-level loop keeps its signature and gets the budget reset."""
+    from xlp_adapters.runner import run_loop
+
+    config, venue, pools, clock = setup(check_interval_seconds=0.001)
+    seen: list[list[str]] = []
+    result = await run_loop(
+        exchange=venue, pools=pools, store=MemoryStateStore(), audit=MemoryAuditSink(),
+        config=config, clock=clock, stop=asyncio.Event(), strategy=OneSolAtMarket(),
+        max_cycles=4, on_cycle=lambda r: seen.append(outcomes(r)),
+    )  # fmt: skip
+    assert result.cycles == 4
+    assert seen == [["filled"]] * 4
