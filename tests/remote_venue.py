@@ -21,7 +21,7 @@ import httpx
 from xlp_adapters.paper import PaperExchange
 from xlp_core import errors as E
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
-from xlp_core.ports import ExchangeDefaults
+from xlp_core.ports import ExchangeDefaults, PlaceOutcome
 
 _ERRORS: dict[str, type[E.ExchangeError]] = {
     cls.__name__: cls
@@ -49,6 +49,37 @@ def order_from_json(d: dict[str, Any]) -> Order:
     d["status"] = OrderStatus(d["status"])
     d["created_at"] = datetime.fromisoformat(d["created_at"]) if d["created_at"] else None
     return Order(**d)
+
+
+def request_to_json(request: OrderRequest) -> dict[str, Any]:
+    r = attrs.asdict(request)
+    r["side"], r["order_type"] = str(request.side), str(request.order_type)
+    r["expires_at"] = request.expires_at.isoformat() if request.expires_at else None
+    return r
+
+
+def request_from_json(d: dict[str, Any]) -> OrderRequest:
+    r = dict(d)
+    r["side"], r["order_type"] = Side(r["side"]), OrderType(r["order_type"])
+    r["expires_at"] = datetime.fromisoformat(r["expires_at"]) if r.get("expires_at") else None
+    return OrderRequest(**r)
+
+
+def error_to_json(exc: E.ExchangeError) -> dict[str, Any]:
+    return {
+        "error": type(exc).__name__,
+        "message": str(exc),
+        "client_order_id": getattr(exc, "client_order_id", None),
+    }
+
+
+def error_from_json(reply: dict[str, Any]) -> E.ExchangeError:
+    cls = _ERRORS.get(reply["error"], E.ExchangeError)
+    if cls is E.DuplicateOrderError:
+        return E.DuplicateOrderError("duplicate", reply["client_order_id"])
+    if cls is E.OrderOutcomeUnknownError:
+        return E.OrderOutcomeUnknownError(reply["message"], reply["client_order_id"])
+    return cls(reply["message"])
 
 
 class VenueServer:
@@ -81,9 +112,25 @@ class VenueServer:
         p = self.paper
         try:
             if method == "place_order":
-                r = dict(args["request"])
-                r["side"], r["order_type"] = Side(r["side"]), OrderType(r["order_type"])
-                result: Any = order_to_json(asyncio.run(p.place_order(OrderRequest(**r))))
+                request = request_from_json(args["request"])
+                result: Any = order_to_json(asyncio.run(p.place_order(request)))
+            elif method == "place_orders":
+                requests = [request_from_json(r) for r in args["requests"]]
+                result = [
+                    {"order": order_to_json(o.order)}
+                    if o.order is not None
+                    else error_to_json(o.error or E.ExchangeError("no outcome"))
+                    for o in asyncio.run(p.place_orders(requests))
+                ]
+            elif method == "cancel_orders":
+                result = dict(asyncio.run(p.cancel_orders(args["symbols"])))
+            elif method == "get_orders":
+                keys = [(s, int(c)) for s, c in args["keys"]]
+                found = asyncio.run(p.get_orders(keys))
+                result = [order_to_json(o) for o in found.values()]
+            elif method == "arm_dead_man_switch":
+                at = datetime.fromisoformat(args["at"]) if args["at"] else None
+                result = asyncio.run(p.arm_dead_man_switch(at))
             elif method in ("open_orders",):
                 result = [order_to_json(o) for o in asyncio.run(p.open_orders(args["symbols"]))]
             elif method == "get_order":
@@ -102,11 +149,7 @@ class VenueServer:
             else:
                 return {"error": "ExchangeError", "message": f"unknown method {method}"}
         except E.ExchangeError as exc:
-            return {
-                "error": type(exc).__name__,
-                "message": str(exc),
-                "client_order_id": getattr(exc, "client_order_id", None),
-            }
+            return error_to_json(exc)
         return {"result": result}
 
     def __enter__(self) -> VenueServer:
@@ -135,16 +178,17 @@ class RemoteExchange(ExchangeDefaults):
             if method == "place_order":
                 cid = args["request"]["client_order_id"]
                 raise E.OrderOutcomeUnknownError(f"transport: {exc}", cid) from exc
+            if method == "place_orders":
+                raise E.OrderOutcomeUnknownError(f"transport: {exc}") from exc
             raise E.TransientExchangeError(f"transport: {exc}") from exc
         reply = r.json()
         if "error" in reply:
-            cls = _ERRORS.get(reply["error"], E.ExchangeError)
-            if cls is E.DuplicateOrderError:
-                raise E.DuplicateOrderError("duplicate", reply["client_order_id"])
-            if cls is E.OrderOutcomeUnknownError:
-                raise E.OrderOutcomeUnknownError(reply["message"], reply["client_order_id"])
-            raise cls(reply["message"])
+            raise error_from_json(reply)
         return reply["result"]
+
+    @property
+    def request_weights(self) -> Mapping[str, int]:
+        return {"place_orders": 1, "cancel_orders": 1, "get_orders": 1}
 
     async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
         raw = await self._call("markets", symbols=list(symbols))
@@ -160,9 +204,29 @@ class RemoteExchange(ExchangeDefaults):
         return [order_from_json(o) for o in await self._call("open_orders", symbols=list(symbols))]
 
     async def place_order(self, request: OrderRequest) -> Order:
-        r = attrs.asdict(request)
-        r["side"], r["order_type"] = str(request.side), str(request.order_type)
-        return order_from_json(await self._call("place_order", request=r))
+        raw = await self._call("place_order", request=request_to_json(request))
+        return order_from_json(raw)
+
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        raw = await self._call("place_orders", requests=[request_to_json(r) for r in requests])
+        return [
+            PlaceOutcome(r, order=order_from_json(o["order"]))
+            if "order" in o
+            else PlaceOutcome(r, error=error_from_json(o))
+            for r, o in zip(requests, raw, strict=True)
+        ]
+
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        return {
+            s: int(n) for s, n in (await self._call("cancel_orders", symbols=list(symbols))).items()
+        }
+
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        raw = await self._call("get_orders", keys=[list(k) for k in keys])
+        return {o.client_order_id: o for o in map(order_from_json, raw)}
+
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        return bool(await self._call("arm_dead_man_switch", at=at.isoformat() if at else None))
 
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
         raw = await self._call("get_order", symbol=symbol, cid=client_order_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -44,6 +45,31 @@ def spawn(
     if max_cycles is not None:
         args.append(str(max_cycles))
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def reconciled(directory: Path) -> int:
+    """How many reconciliations the audit log holds (read-only, beside the writer)."""
+    path = directory / "audit.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT COUNT(*) FROM events WHERE kind = ?", (A.RECONCILE,))
+            return int(row.fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0  # not created yet, or mid-creation
+
+
+def wait_for_reconcile(proc: subprocess.Popen[bytes], directory: Path, count: int) -> None:
+    """Block until the child has durably logged its reconciliation (or exited)."""
+    deadline = time.monotonic() + 60
+    while reconciled(directory) < count:
+        assert proc.poll() is None, "the child exited before reconciling"
+        assert time.monotonic() < deadline, "no reconciliation within 60 s"
+        time.sleep(0.02)
 
 
 @pytest.mark.slow
@@ -77,15 +103,20 @@ def test_sigkill_restarts_keep_orders_and_state_consistent(tmp_path: Path) -> No
         mover = threading.Thread(target=wiggle, daemon=True)
         mover.start()
         kills = 0
-        for _ in range(8):
+        for run in range(8):
             proc = spawn(venue.url, tmp_path, 0.1 + rng.uniform(0.005, 0.03))
-            time.sleep(rng.uniform(0.6, 1.6))  # start-up ~0.5 s, then cycles every 10 ms
+            # Kill only once this run's reconciliation is durable, so every run
+            # leaves exactly one reconcile record; then at a random point of
+            # its cycles (every 10 ms).
+            wait_for_reconcile(proc, tmp_path, run + 1)
+            time.sleep(rng.uniform(0.0, 1.0))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             _, err = proc.communicate(timeout=10)
             assert proc.returncode in (-signal.SIGKILL, 0), err.decode()[-2000:]
-            JsonFileStateStore(tmp_path / "state.json").load()  # always loadable
+            with JsonFileStateStore(tmp_path / "state.json") as store:
+                store.load()  # always loadable, and the dead child's lock is gone
         stop_prices.set()
         mover.join()
         # A clean final run reconciles and trades a few cycles.
@@ -109,7 +140,8 @@ def test_sigkill_restarts_keep_orders_and_state_consistent(tmp_path: Path) -> No
             d = e.data
             by_id.setdefault(d["client_order_id"], set()).add((d["side"], d["type"]))
     assert all(len(v) == 1 for v in by_id.values())
-    state = JsonFileStateStore(tmp_path / "state.json").load()
+    with JsonFileStateStore(tmp_path / "state.json") as store:
+        state = store.load()
     assert state is not None
     open_now = [o for o in paper.all_orders() if o.status.is_open]
     assert len(open_now) <= 1

@@ -1,4 +1,4 @@
-"""JLP and ALP pool sources against byte-exact accounts served by a fake RPC on 127.0.0.1."""
+"""JLP pool source against byte-exact accounts served by a fake RPC on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -6,35 +6,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from rpc_fake import (
-    FakeRpc,
-    adrena_custody,
-    adrena_oracle,
-    adrena_pool,
-    jlp_custody,
-    jlp_pool,
-    mint,
-)
+from rpc_fake import FakeRpc, jlp_custody, jlp_pool, mint
 from xlp_adapters.pools import (
-    AlpPoolSource,
     JlpPoolSource,
     PoolDataError,
+    PoolDriftError,
     PoolRpcError,
     SolanaRpc,
     StaticPoolSource,
 )
-from xlp_adapters.pools.alp import (
-    ADRENA_ORACLE,
-    ADRENA_POOL,
-    ADRENA_PROGRAM,
-    ALP_MINT,
-    MAINNET_CUSTODIES,
-    STABLE_CUSTODIES,
-)
 from xlp_adapters.pools.base58 import b58decode, b58encode
+from xlp_adapters.pools.exposure import check_drift
 from xlp_adapters.pools.jlp import JLP_MINT, JLP_POOL, PERPS_PROGRAM
-from xlp_adapters.pools.layouts import decode_adrena_custody, decode_jlp_custody
+from xlp_adapters.pools.jlp_layout import decode_jlp_custody
 from xlp_core.errors import InvalidInputError
+from xlp_core.models import PoolSnapshot
 
 TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 SOL_MINT = "So11111111111111111111111111111111111111112"
@@ -86,8 +72,8 @@ def test_jlp_custody_rejects_bad_bytes() -> None:
         decode_jlp_custody(good[:1000])
     with pytest.raises(PoolDataError, match="wrong account type"):
         decode_jlp_custody(b"\x00" * 8 + good[8:])
-    with pytest.raises(PoolDataError, match="locked"):
-        decode_jlp_custody(jlp_custody(mint=SOL_MINT, decimals=9, owned=1, locked=2))
+    # locked > owned is the source's check, and only on hedged custodies
+    assert decode_jlp_custody(jlp_custody(mint=SOL_MINT, decimals=9, owned=1, locked=2)).locked == 2
     assert issubclass(PoolDataError, InvalidInputError)
 
 
@@ -117,7 +103,7 @@ def serve_jlp(fake: FakeRpc, custodies: list[str]) -> None:
 async def test_jlp_fetch_one_call_per_refresh(rpc: FakeRpc) -> None:
     custodies = [C_SOL, C_ETH, C_BTC, C_USDC, C_JUPUSD]
     serve_jlp(rpc, custodies)
-    source = JlpPoolSource(rpc=SolanaRpc(rpc.url, timeout=0.5))
+    source = JlpPoolSource(rpc=SolanaRpc(rpc.url, timeout=0.5), drift_tolerance_pct=None)
     snap = await source.fetch()
     assert snap.pool == "JLP"
     assert snap.slot == 440287421
@@ -137,7 +123,7 @@ async def test_jlp_fetch_one_call_per_refresh(rpc: FakeRpc) -> None:
 
 async def test_jlp_learns_a_new_custody(rpc: FakeRpc) -> None:
     serve_jlp(rpc, [C_SOL, C_USDC])
-    source = JlpPoolSource(rpc=SolanaRpc(rpc.url))
+    source = JlpPoolSource(rpc=SolanaRpc(rpc.url), drift_tolerance_pct=None)
     assert set((await source.fetch()).per_token) == {"SOL"}
     serve_jlp(rpc, [C_SOL, C_ETH, C_USDC])
     assert set((await source.fetch()).per_token) == {"SOL", "ETH"}
@@ -157,7 +143,7 @@ async def test_jlp_learns_a_new_custody(rpc: FakeRpc) -> None:
 async def test_jlp_bad_accounts_are_typed_errors(rpc: FakeRpc, tamper: object, error: str) -> None:
     serve_jlp(rpc, [C_SOL, C_USDC])
     tamper(rpc)  # type: ignore[operator]
-    source = JlpPoolSource(rpc=SolanaRpc(rpc.url))
+    source = JlpPoolSource(rpc=SolanaRpc(rpc.url), drift_tolerance_pct=None)
     with pytest.raises(PoolDataError, match=error):
         await source.fetch()
     await source.close()
@@ -167,84 +153,8 @@ async def test_jlp_bad_accounts_are_typed_errors(rpc: FakeRpc, tamper: object, e
 async def test_rpc_failures_are_transient_errors(rpc: FakeRpc, kind: str) -> None:
     serve_jlp(rpc, [C_SOL])
     rpc.script.append(kind)
-    source = JlpPoolSource(rpc=SolanaRpc(rpc.url, timeout=0.3))
+    source = JlpPoolSource(rpc=SolanaRpc(rpc.url, timeout=0.3), drift_tolerance_pct=None)
     with pytest.raises(PoolRpcError):
-        await source.fetch()
-    await source.close()
-
-
-def serve_alp(fake: FakeRpc, layout: str) -> None:
-    bonk, jito, wbtc = MAINNET_CUSTODIES
-    # BONK: 1e12 raw (5 dec) = 1e7 BONK owned, 2e6 locked, $20 short -> 1e6 BONK at 2e-5.
-    fake.accounts[bonk.address] = (
-        ADRENA_PROGRAM,
-        adrena_custody(owned=10**12, locked=2 * 10**11, short_usd=20 * 10**6, layout=layout),
-    )
-    fake.accounts[jito.address] = (
-        ADRENA_PROGRAM,
-        adrena_custody(owned=1000 * 10**9, locked=100 * 10**9, short_usd=0, layout=layout),
-    )
-    fake.accounts[wbtc.address] = (
-        ADRENA_PROGRAM,
-        adrena_custody(owned=10 * 10**8, locked=10**8, short_usd=60_000 * 10**6, layout=layout),
-    )
-    fake.accounts[ADRENA_ORACLE] = (
-        ADRENA_PROGRAM,
-        adrena_oracle(
-            {
-                "SOLUSD": 150.0,
-                "JITOSOLUSD": 180.0,
-                "BTCUSD": 60_000.0,
-                "WBTCUSD": 60_000.0,
-                "BONKUSD": 0.00002,
-            }
-        ),
-    )
-    fake.accounts[ALP_MINT] = (TOKEN, mint(1_000_000 * 10**6))  # fmt: skip
-    listed = [*STABLE_CUSTODIES, bonk.address, jito.address, wbtc.address]
-    fake.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool(listed))
-
-
-@pytest.mark.parametrize("layout", ["r37", "r39"])
-async def test_alp_both_layouts(rpc: FakeRpc, layout: str) -> None:
-    serve_alp(rpc, layout)
-    source = AlpPoolSource(rpc=SolanaRpc(rpc.url))
-    snap = await source.fetch()
-    assert snap.per_token == pytest.approx(
-        {"BONK": 9e6 / 1e6, "SOL": 900 * 180 / 150 / 1e6, "BTC": 10 / 1e6}
-    )
-    assert len(rpc.requests) == 1
-    await source.close()
-
-
-def test_adrena_unknown_length_refused() -> None:
-    with pytest.raises(PoolDataError, match="unknown Adrena custody layout"):
-        decode_adrena_custody(adrena_custody(owned=1, locked=0, short_usd=0)[:1000])
-    assert (
-        decode_adrena_custody(adrena_custody(owned=5, locked=1, short_usd=0, layout="r37")).owned
-        == 5
-    )
-
-
-async def test_alp_pool_lists_an_unknown_custody(rpc: FakeRpc) -> None:
-    serve_alp(rpc, "r39")
-    new = "GZ9XfWwgTRhkma2Y91Q9r1XKotNXYjBnKKabj19rhT72"
-    listed = [*STABLE_CUSTODIES, *(c.address for c in MAINNET_CUSTODIES), new]
-    rpc.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool(listed))
-    source = AlpPoolSource(rpc=SolanaRpc(rpc.url))
-    with pytest.raises(PoolDataError, match="cannot price"):
-        await source.fetch()
-    rpc.accounts[ADRENA_POOL] = (ADRENA_PROGRAM, adrena_pool([*STABLE_CUSTODIES]))
-    with pytest.raises(PoolDataError, match="no longer lists"):
-        await source.fetch()
-    await source.close()
-
-
-async def test_alp_missing_oracle_feed(rpc: FakeRpc) -> None:
-    serve_alp(rpc, "r39")
-    rpc.accounts[ADRENA_ORACLE] = (ADRENA_PROGRAM, adrena_oracle({"SOLUSD": 150.0}))
-    source = AlpPoolSource(rpc=SolanaRpc(rpc.url))
-    with pytest.raises(PoolDataError, match="BONKUSD"):
         await source.fetch()
     await source.close()
 
@@ -255,3 +165,18 @@ async def test_static_source_validates() -> None:
     for bad in (float("nan"), -1.0, "x"):
         with pytest.raises(InvalidInputError):
             StaticPoolSource("JLP", {"SOL": bad})  # type: ignore[dict-item]
+
+
+def test_drift_check_edges() -> None:
+    check_drift("JLP", decoded_usd=101.9, onchain_usd=100.0, tolerance_pct=2.0)
+    check_drift("JLP", decoded_usd=1e9, onchain_usd=0.0, tolerance_pct=None)  # off
+    for decoded, onchain in ((102.1, 100.0), (97.9, 100.0), (1.0, 0.0), (float("nan"), 1.0)):
+        with pytest.raises(PoolDriftError) as caught:
+            check_drift("JLP", decoded_usd=decoded, onchain_usd=onchain, tolerance_pct=2.0)
+        assert "JLP" in str(caught.value)
+    assert issubclass(PoolDriftError, InvalidInputError)
+
+
+def test_snapshot_usd_fields_default_empty() -> None:
+    snap = PoolSnapshot("JLP", {"SOL": 0.1})
+    assert (snap.usd_per_token, snap.share, snap.lp_price_usd) == ({}, {}, None)

@@ -211,7 +211,7 @@ def test_json_missing_file_is_none_and_nothing_is_created(tmp_path: Path) -> Non
     store = JsonFileStateStore(tmp_path / "state.json")
     assert store.load() is None
     assert store.load_backup() is None
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json.lock"]  # only the lock
 
 
 def _fail_replace_onto(
@@ -245,7 +245,9 @@ def test_json_crash_before_rename_keeps_old_file(
     monkeypatch.undo()
     assert "state.json" in seen() or not only_main
     assert path.read_bytes() == before
-    assert JsonFileStateStore(path).load() == HedgeState(cycle=1)
+    store.close()
+    with JsonFileStateStore(path) as reopened:
+        assert reopened.load() == HedgeState(cycle=1)
     assert [p.name for p in tmp_path.iterdir() if "tmp" in p.name] == []
 
 
@@ -324,7 +326,7 @@ def test_json_corrupt_file_is_typed_error_and_kept(tmp_path: Path, content: byte
         with pytest.raises(StateCorruptError, match=str(path)):
             store.load()
     assert path.read_bytes() == content
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
     store.save(STATE)  # a deliberate save copies the corrupt file aside first
     assert store.load() == STATE
     (aside,) = store.corrupt_copies()
@@ -447,7 +449,7 @@ def test_sqlite_non_sqlite_file_is_refused_untouched(tmp_path: Path, content: by
     with pytest.raises(StateCorruptError, match="not an SQLite database"):
         SqliteStateStore(path)
     assert path.read_bytes() == content
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite", "s.sqlite.lock"]
 
 
 def test_sqlite_damaged_pages_are_refused_untouched(tmp_path: Path) -> None:

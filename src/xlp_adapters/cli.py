@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -36,6 +36,9 @@ from xlp_core.errors import (
     XlpError,
 )
 from xlp_core.ports import AuditSink, Exchange, PoolSource, StateStore
+
+if TYPE_CHECKING:
+    from xlp_adapters.pools.exposure import PriceProvider
 
 log = logging.getLogger("xlp")
 
@@ -94,8 +97,13 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
 
 
 def build_pools(
-    config: HedgeConfig, static: Mapping[str, Mapping[str, float]], clock: Callable[[], datetime]
+    config: HedgeConfig,
+    static: Mapping[str, Mapping[str, float]],
+    clock: Callable[[], datetime],
+    *,
+    prices: PriceProvider | None = None,
 ) -> list[PoolSource]:
+    """``prices`` (the exchange's) feeds the JLP layout-drift check."""
     from xlp_adapters.pools import AlpPoolSource, JlpPoolSource, StaticPoolSource
 
     pools: list[PoolSource] = []
@@ -106,9 +114,19 @@ def build_pools(
         if key in static:
             pools.append(StaticPoolSource(key, static[key]))
         elif key == "JLP":
-            pools.append(JlpPoolSource(rpc_url=config.rpc_url))
+            pools.append(
+                JlpPoolSource(
+                    rpc_url=config.rpc_url,
+                    prices=prices,
+                    drift_tolerance_pct=config.pool_drift_tolerance_pct,
+                )
+            )
         elif key == "ALP":
-            pools.append(AlpPoolSource(rpc_url=config.rpc_url))
+            pools.append(
+                AlpPoolSource(
+                    rpc_url=config.rpc_url, drift_tolerance_pct=config.pool_drift_tolerance_pct
+                )
+            )
         else:
             raise ConfigError(f"pools.{name}", "no on-chain source: give --static-pool")
     return pools
@@ -267,7 +285,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             paper.set_prices(await live_feed.prices(symbols))
 
         before_cycle = refresh_prices
-    pools = build_pools(config, static, utc_now)
+    pools = build_pools(config, static, utc_now, prices=exchange.prices)
     store = open_store(args.state or config.state_path)
     audit = open_audit(args.audit or config.audit_path, secret_values(environ))
     try:

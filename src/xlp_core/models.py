@@ -166,12 +166,21 @@ class PoolSnapshot:
 
     ``per_token`` maps a normalised symbol (``BTC``, ``SOL``) to the number of
     base tokens one LP token is exposed to (positive = long exposure).
+
+    On-chain sources also say what that is worth, so a user can check it
+    against the pool's published composition: ``usd_per_token`` (exposure of
+    one LP token in USD at the prices used), ``share`` (that as a fraction of
+    the LP token's value) and ``lp_price_usd`` (on-chain AUM / supply). They
+    are empty / ``None`` for sources that do not know prices.
     """
 
     pool: str
     per_token: Mapping[str, float]
     observed_at: datetime | None = None
     slot: int | None = None
+    usd_per_token: Mapping[str, float] = attrs.field(factory=dict, kw_only=True)
+    share: Mapping[str, float] = attrs.field(factory=dict, kw_only=True)
+    lp_price_usd: float | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen

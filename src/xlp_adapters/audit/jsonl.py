@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import attrs
+from typing_extensions import override
 
 from xlp_adapters._closing import Closing
 from xlp_adapters._json import loads_strict
@@ -26,8 +27,9 @@ from xlp_adapters.audit.redact import normalise_secrets, redact
 from xlp_adapters.stores._fs import fsync_dir, preserve_copy
 from xlp_core.audit import AuditEvent
 from xlp_core.errors import AuditError
+from xlp_core.ports import AuditSink
 
-log = logging.getLogger("xlp.audit")
+log = logging.getLogger("xlp_adapters.audit")
 
 _CHUNK = 64 * 1024
 
@@ -73,7 +75,7 @@ def event_from_json(text: str | bytes) -> AuditEvent:
 # --- the sink ----------------------------------------------------------------
 
 
-class JsonlAuditSink(Closing):
+class JsonlAuditSink(Closing, AuditSink):
     """One event per line; ``append`` returns only once the line is on disk.
 
     A crash mid-write can leave a torn last line. Reading skips it and sets
@@ -175,13 +177,18 @@ class JsonlAuditSink(Closing):
 
     # --- writing -------------------------------------------------------------
 
+    @override
     def append_many(self, events: Sequence[AuditEvent]) -> None:
-        # Placeholder: one append each (to become one durable write).
-        for event in events:
-            self.append(event)
+        lines = [event_to_json(e, self._secrets) + "\n" for e in events]
+        if lines:
+            self.write_lines("".join(lines).encode("utf-8"))
 
+    @override
     def append(self, event: AuditEvent) -> None:
-        line = (event_to_json(event, self._secrets) + "\n").encode("utf-8")
+        self.write_lines((event_to_json(event, self._secrets) + "\n").encode("utf-8"))
+
+    def write_lines(self, data: bytes) -> None:
+        """Append whole lines with one write and one fsync; on failure none stay."""
         with self._lock:
             if self._fd is None:
                 raise AuditError(f"{self.path}: audit log is closed")
@@ -194,8 +201,8 @@ class JsonlAuditSink(Closing):
                 raise AuditError(f"{self.path}: audit append failed: {exc}") from exc
             written = 0
             try:
-                while written < len(line):
-                    n = os.write(fd, line[written:])
+                while written < len(data):
+                    n = os.write(fd, data[written:])
                     if n <= 0:
                         raise OSError(f"write returned {n}")
                     written += n
@@ -224,6 +231,7 @@ class JsonlAuditSink(Closing):
 
     # --- reading -------------------------------------------------------------
 
+    @override
     def events(self) -> Iterator[AuditEvent]:
         """Stream the log from disk; sets ``torn_tail`` once the end is reached."""
         try:
@@ -265,6 +273,7 @@ class JsonlAuditSink(Closing):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    @override
     def close(self) -> None:
         with self._lock:
             fd, self._fd = self._fd, None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from typing_extensions import override
 
 from xlp_adapters._closing import Closing
 from xlp_adapters._json import loads_strict
@@ -16,8 +19,10 @@ from xlp_adapters.audit.redact import normalise_secrets
 from xlp_adapters.stores.sqlite import AUDIT_APPLICATION_ID, open_database
 from xlp_core.audit import AuditEvent
 from xlp_core.errors import AuditError
+from xlp_core.ports import AuditSink
 
-_SCHEMA = (
+AUDIT_TABLES = frozenset({"events"})
+AUDIT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,"
     " cycle INTEGER NOT NULL, symbol TEXT, data TEXT NOT NULL)",
@@ -34,12 +39,18 @@ _SCHEMA = (
 _PAGE = 500
 
 
-class SqliteAuditSink(Closing):
+_INSERT = "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)"
+
+Row = tuple[str, str, int, str | None, str]
+
+
+class SqliteAuditSink(Closing, AuditSink):
     """One committed row per event, WAL + ``synchronous=FULL``.
 
     Each ``append`` is its own transaction: when it returns the row is in the
-    fsynced WAL. The table is append-only (triggers abort UPDATE and DELETE)
-    and this class has no method that changes a row.
+    fsynced WAL; ``append_many`` writes all its rows in one transaction. The
+    table is append-only (triggers abort UPDATE and DELETE) and this class
+    has no method that changes a row.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, secrets: Iterable[str] = ()) -> None:
@@ -49,8 +60,8 @@ class SqliteAuditSink(Closing):
         self._conn: sqlite3.Connection | None = open_database(
             self.path,
             application_id=AUDIT_APPLICATION_ID,
-            tables=frozenset({"events"}),
-            schema=_SCHEMA,
+            tables=AUDIT_TABLES,
+            schema=AUDIT_SCHEMA,
             corrupt=AuditError,
             failure=AuditError,
         )
@@ -58,25 +69,60 @@ class SqliteAuditSink(Closing):
     def __repr__(self) -> str:
         return f"SqliteAuditSink({str(self.path)!r})"
 
-    def append_many(self, events: Sequence[AuditEvent]) -> None:
-        # Placeholder: one append each (to become one durable write).
-        for event in events:
-            self.append(event)
+    @classmethod
+    def attached(
+        cls,
+        path: Path,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        *,
+        secrets: Iterable[str] = (),
+    ) -> SqliteAuditSink:
+        """A view on a connection someone else opened and will close (the journal)."""
+        self = cls.__new__(cls)
+        self.path, self._conn, self._lock = path, conn, lock
+        self._secrets = normalise_secrets(secrets)
+        return self
 
-    def append(self, event: AuditEvent) -> None:
+    def row(self, event: AuditEvent) -> Row:
+        """The event as stored (redacted, strict JSON); ``AuditError`` if it cannot be."""
         clean = redacted(event, self._secrets)
         data = data_to_json(clean.data)
-        row = (clean.at.isoformat(), clean.kind, clean.cycle, clean.symbol, data)
+        return (clean.at.isoformat(), clean.kind, clean.cycle, clean.symbol, data)
+
+    @override
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        rows = [self.row(e) for e in events]  # all encodable, or nothing is written
+        if not rows:
+            return
         with self._lock:
-            if self._conn is None:
-                raise AuditError(f"{self.path}: audit log is closed")
+            conn = self._connection()
             try:
-                self._conn.execute(
-                    "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)",
-                    row,
-                )
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_INSERT, rows)
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: audit append failed: {exc}") from exc
+
+    @override
+    def append(self, event: AuditEvent) -> None:
+        row = self.row(event)
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute(_INSERT, row)
+            except (sqlite3.Error, OverflowError) as exc:
+                raise AuditError(f"{self.path}: audit append failed: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise AuditError(f"{self.path}: audit log is closed")
+        return self._conn
 
     def query(
         self,
@@ -135,6 +181,7 @@ class SqliteAuditSink(Closing):
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: cannot read audit log: {exc}") from exc
 
+    @override
     def events(self) -> Iterator[AuditEvent]:
         return self.query()
 
@@ -149,6 +196,7 @@ class SqliteAuditSink(Closing):
         rows = self._read("SELECT COUNT(*) FROM events", ())
         return int(rows[0][0])
 
+    @override
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None

@@ -2,5 +2,14 @@
 
 from xlp_adapters.paper.exchange import DEFAULT_MARKETS, Fill, PaperExchange
 from xlp_adapters.paper.faults import Fault, FaultInjector
+from xlp_adapters.paper.snapshot import load_account, save_account
 
-__all__ = ["DEFAULT_MARKETS", "Fault", "FaultInjector", "Fill", "PaperExchange"]
+__all__ = [
+    "DEFAULT_MARKETS",
+    "Fault",
+    "FaultInjector",
+    "Fill",
+    "PaperExchange",
+    "load_account",
+    "save_account",
+]

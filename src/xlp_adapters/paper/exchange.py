@@ -15,22 +15,33 @@ Execution rules (the fast backtest engine mirrors them):
 * a limit that crosses when placed fills at once at the market price, as
   taker (a post-only one is rejected instead);
 * a market order fills whole at the price moved ``slippage`` against us, and
-  is rejected if that is beyond its price cap.
+  is rejected if that is beyond its price cap;
+* a resting order whose ``expires_at`` has passed (by the venue's clock)
+  vanishes with status EXPIRED, and an armed dead-man switch cancels every
+  resting order once its time comes; both are applied before anything else
+  the venue does (a price update, any call).
+
+The batched calls (``place_orders``, ``cancel_orders``, ``get_orders``) are
+one venue request each: one latency, one fault roll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+from typing_extensions import override
 
 from xlp_adapters.paper.faults import Fault, FaultInjector, raise_after, raise_before
+from xlp_adapters.paper.snapshot import parse_snapshot, snapshot_dict
 from xlp_core.errors import (
     DuplicateOrderError,
+    ExchangeError,
     InvalidInputError,
     OrderRejectedError,
 )
@@ -44,7 +55,7 @@ from xlp_core.models import (
     check_finite,
     check_price,
 )
-from xlp_core.ports import ExchangeDefaults
+from xlp_core.ports import Exchange, ExchangeDefaults, PlaceOutcome
 
 DEFAULT_MARKETS: Mapping[str, MarketRules] = {
     "SOL": MarketRules("SOL", size_increment=0.001, price_increment=0.001, min_notional=10.0),
@@ -52,6 +63,11 @@ DEFAULT_MARKETS: Mapping[str, MarketRules] = {
     "BTC": MarketRules("BTC", size_increment=0.00001, price_increment=0.1, min_notional=10.0),
     "BONK": MarketRules("BONK", size_increment=1.0, price_increment=1e-9, min_notional=10.0),
 }
+
+
+log = logging.getLogger("xlp_adapters.paper")
+
+_WEIGHTS: Mapping[str, int] = {"place_orders": 1, "cancel_orders": 1, "get_orders": 1}
 
 
 @attrs.frozen
@@ -100,21 +116,6 @@ class _Account:
             self.position = new
 
 
-def _order_out(o: Order) -> dict[str, Any]:
-    d = attrs.asdict(o)
-    d["side"], d["order_type"], d["status"] = str(o.side), str(o.order_type), str(o.status)
-    d["created_at"] = o.created_at.isoformat() if o.created_at else None
-    return d
-
-
-def _order_in(d: Mapping[str, Any]) -> Order:
-    d = dict(d)
-    d["side"], d["order_type"] = Side(d["side"]), OrderType(d["order_type"])
-    d["status"] = OrderStatus(d["status"])
-    d["created_at"] = datetime.fromisoformat(d["created_at"]) if d["created_at"] else None
-    return Order(**d)
-
-
 def _validate_rate(name: str, value: float, hi: float = 0.1) -> float:
     check_finite(value, name)
     if not 0 <= value <= hi:
@@ -122,7 +123,7 @@ def _validate_rate(name: str, value: float, hi: float = 0.1) -> float:
     return float(value)
 
 
-class PaperExchange(ExchangeDefaults):
+class PaperExchange(ExchangeDefaults, Exchange):
     """See the module docstring. All sizes in base tokens, prices in USD."""
 
     def __init__(
@@ -140,6 +141,7 @@ class PaperExchange(ExchangeDefaults):
         positions: Mapping[str, float] | None = None,
         max_fill_per_update: float | None = None,
         name: str = "paper",
+        max_price_age: timedelta | None = None,
     ) -> None:
         self._markets = dict(DEFAULT_MARKETS if markets is None else markets)
         self._clock = clock
@@ -156,10 +158,16 @@ class PaperExchange(ExchangeDefaults):
         self.faults = faults
         self.max_fill_per_update = max_fill_per_update
         self._name = name
+        if max_price_age is not None and max_price_age <= timedelta(0):
+            raise InvalidInputError(f"max_price_age must be > 0, got {max_price_age}")
+        self.max_price_age = max_price_age
         self._prices: dict[str, float] = {}
+        self._priced_at: dict[str, datetime] = {}
         self._accounts: dict[str, _Account] = {}
         self._orders: dict[int, Order] = {}
         self._resting: dict[str, list[int]] = {}
+        self._expiry: dict[int, datetime] = {}
+        self._dead_man_at: datetime | None = None
         self._seq = 0
         self.fills: list[Fill] = []
         self.calls: Counter[str] = Counter()
@@ -176,12 +184,41 @@ class PaperExchange(ExchangeDefaults):
 
     def set_price(self, symbol: str, price: float) -> None:
         self._prices[symbol] = check_price(price, f"{symbol} price")
+        self._priced_at[symbol] = self._clock()
+        self._tick()
         if self._resting.get(symbol):
             self._match(symbol)
 
     def set_prices(self, prices: Mapping[str, float]) -> None:
         for symbol, price in prices.items():
             self.set_price(symbol, price)
+
+    def update_prices(self, prices: Mapping[str, object]) -> dict[str, str]:
+        """Apply a feed's ticks one symbol at a time; return the refused ones and why.
+
+        A bad tick (NaN, ``1e400``, a string, <= 0) is refused for its
+        symbol only, with a warning; the other symbols still update. The
+        refused symbol keeps its previous price, which ages out under
+        ``max_price_age``.
+        """
+        refused: dict[str, str] = {}
+        for symbol, price in prices.items():
+            try:
+                self.set_price(symbol, price)  # type: ignore[arg-type]
+            except InvalidInputError as exc:
+                refused[symbol] = str(exc)
+                log.warning("paper: price tick refused: %s", exc)
+        return refused
+
+    def _live_price(self, symbol: str) -> float | None:
+        """The price, unless ``max_price_age`` says the feed has stopped pricing it."""
+        price = self._prices.get(symbol)
+        if price is None or self.max_price_age is None:
+            return price
+        at = self._priced_at.get(symbol)
+        if at is None or self._clock() - at > self.max_price_age:
+            return None
+        return price
 
     def set_position(self, symbol: str, size: float) -> None:
         """Start from a position (at the current price as entry), e.g. an existing hedge."""
@@ -228,36 +265,37 @@ class PaperExchange(ExchangeDefaults):
     # --- persistence (so a paper account survives restarts, like a venue) -----
 
     def snapshot(self) -> dict[str, Any]:
-        """Accounts, orders and prices as plain JSON-able data (fills are not kept)."""
-        return {
-            "version": 1,
-            "seq": self._seq,
-            "prices": dict(self._prices),
-            "accounts": {s: attrs.asdict(a) for s, a in self._accounts.items()},
-            "orders": [_order_out(o) for o in self._orders.values()],
-            "resting": {s: list(c) for s, c in self._resting.items() if c},
-        }
+        """Accounts, orders, prices, expiries and the dead-man switch as JSON-able data.
 
-    def restore(self, data: Mapping[str, Any]) -> None:
-        """Load a :meth:`snapshot`; a malformed one raises and changes nothing."""
-        try:
-            if data.get("version") != 1:
-                raise ValueError(f"unsupported version {data.get('version')!r}")
-            prices = {str(k): check_price(v, f"{k} price") for k, v in data["prices"].items()}
-            accounts = {str(k): _Account(**v) for k, v in data["accounts"].items()}
-            orders = {o.client_order_id: o for o in map(_order_in, data["orders"])}
-            resting = {str(k): [int(c) for c in v] for k, v in data["resting"].items()}
-            if any(c not in orders for cids in resting.values() for c in cids):
-                raise ValueError("resting order missing from orders")
-            seq = int(data["seq"])
-        except (KeyError, TypeError, ValueError, InvalidInputError) as exc:
-            raise InvalidInputError(f"paper snapshot is malformed: {exc}") from exc
-        self._prices, self._accounts, self._orders = prices, accounts, orders
-        self._resting, self._seq = resting, seq
+        Fills are not kept. :func:`xlp_adapters.paper.save_account` writes it
+        durably.
+        """
+        return snapshot_dict(
+            seq=self._seq,
+            prices=self._prices,
+            accounts={s: attrs.asdict(a) for s, a in self._accounts.items()},
+            orders=self._orders.values(),
+            resting=self._resting,
+            expiry=self._expiry,
+            dead_man_at=self._dead_man_at,
+        )
+
+    def restore(self, data: object) -> None:
+        """Load a :meth:`snapshot`; a malformed one raises ``InvalidInputError``, no change."""
+        snap = parse_snapshot(data)
+        self._prices = dict(snap.prices)
+        self._priced_at = {}  # restored prices are old: under max_price_age, stale
+        self._accounts = {s: _Account(**a) for s, a in snap.accounts.items()}
+        self._orders = dict(snap.orders)
+        self._resting = {s: list(c) for s, c in snap.resting.items()}
+        self._expiry = dict(snap.expiry)
+        self._dead_man_at = snap.dead_man_at
+        self._seq = snap.seq
 
     # --- the Exchange port ---------------------------------------------------
 
     @property
+    @override
     def name(self) -> str:
         return self._name
 
@@ -265,56 +303,145 @@ class PaperExchange(ExchangeDefaults):
         self.calls[method] += 1
         if self.latency > 0:
             await self._sleep(self.latency)
+        self._tick()
         fault = self.faults.draw(method) if self.faults is not None else None
         raise_before(fault, method, client_order_id)
         return fault
 
+    @override
     async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
         await self._enter("markets")
         return {s: self._markets[s] for s in symbols if s in self._markets}
 
+    @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
         await self._enter("prices")
-        return {s: self._prices[s] for s in symbols if s in self._prices}
+        live = {s: self._live_price(s) for s in symbols}
+        return {s: p for s, p in live.items() if p is not None}
 
+    @override
     async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
         await self._enter("positions")
         accts = self._accounts
         return {s: (accts[s].position if s in accts else 0.0) for s in symbols}
 
+    @override
     async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
+        """``()`` means every market, as on the port."""
         await self._enter("open_orders")
         wanted = set(symbols)
         return [
-            self._orders[cid] for s, cids in self._resting.items() if s in wanted for cid in cids
+            self._orders[cid]
+            for s, cids in self._resting.items()
+            if not wanted or s in wanted
+            for cid in cids
         ]
 
+    @override
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
         fault = await self._enter("get_order")
         order = self._orders.get(client_order_id)
         raise_after(fault, "get_order")
         return order if order is not None and order.symbol == symbol else None
 
+    @override
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        fault = await self._enter("get_orders")
+        found: dict[int, Order] = {}
+        for symbol, cid in keys:
+            order = self._orders.get(cid)
+            if order is not None and order.symbol == symbol:
+                found[cid] = order
+        raise_after(fault, "get_orders")
+        return found
+
+    @override
     async def place_order(self, request: OrderRequest) -> Order:
         fault = await self._enter("place_order", request.client_order_id)
         order = self._place(request)
         raise_after(fault, "place_order", request.client_order_id)
         return order
 
+    @override
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        """One request for the batch; each order succeeds or fails on its own."""
+        fault = await self._enter("place_orders")
+        out: list[PlaceOutcome] = []
+        for request in requests:
+            if fault is Fault.REJECT:
+                error = OrderRejectedError(f"{request.symbol}: paper: injected rejection")
+                out.append(PlaceOutcome(request, error=error))
+                continue
+            try:
+                out.append(PlaceOutcome(request, order=self._place(request)))
+            except ExchangeError as exc:
+                out.append(PlaceOutcome(request, error=exc))
+        raise_after(fault, "place_orders")
+        return out
+
+    @override
     async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
         fault = await self._enter("cancel_order")
         done = self._cancel(symbol, client_order_id)
         raise_after(fault, "cancel_order")
         return done
 
+    @override
     async def cancel_all_orders(self, symbol: str) -> int:
         fault = await self._enter("cancel_all_orders")
-        n = sum(self._cancel(symbol, cid) for cid in list(self._resting.get(symbol, ())))
+        n = self._cancel_symbol(symbol)
         raise_after(fault, "cancel_all_orders")
         return n
 
+    @override
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        fault = await self._enter("cancel_orders")
+        done = {s: self._cancel_symbol(s) for s in symbols}
+        raise_after(fault, "cancel_orders")
+        return done
+
+    @override
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        """At ``at`` every resting order is cancelled; re-arming moves it, ``None`` disarms."""
+        fault = await self._enter("arm_dead_man_switch")
+        if at is not None and at.tzinfo is None:
+            raise InvalidInputError(f"dead-man switch time needs a timezone: {at!r}")
+        self._dead_man_at = at
+        raise_after(fault, "arm_dead_man_switch")
+        return True
+
+    @property
+    @override
+    def request_weights(self) -> Mapping[str, int]:
+        """Every call, batched ones included, is one request (as the rate limiter counts)."""
+        return _WEIGHTS
+
+    @property
+    def dead_man_switch_at(self) -> datetime | None:
+        return self._dead_man_at
+
+    @override
     async def close(self) -> None:
         return None
+
+    # --- time: expiries and the dead-man switch --------------------------------
+
+    def _tick(self) -> None:
+        """Apply what the venue's clock says has happened (before anything else)."""
+        if not self._expiry and self._dead_man_at is None:
+            return
+        now = self._clock()
+        if self._dead_man_at is not None and now >= self._dead_man_at:
+            self._dead_man_at = None
+            for symbol in list(self._resting):
+                self._cancel_symbol(symbol)
+        for cid, when in list(self._expiry.items()):
+            if now >= when:
+                self._finish(cid, OrderStatus.EXPIRED)
+
+    def advance(self) -> None:
+        """Apply expiries and the dead-man switch now (e.g. after moving a test clock)."""
+        self._tick()
 
     # --- matching ------------------------------------------------------------
 
@@ -345,9 +472,9 @@ class PaperExchange(ExchangeDefaults):
         rules = self._markets.get(request.symbol)
         if rules is None:
             raise self._reject(request, "unknown market")
-        price = self._prices.get(request.symbol)
+        price = self._live_price(request.symbol)
         if price is None:
-            raise self._reject(request, "no price")
+            raise self._reject(request, "no price (or a stale one)")
         size = request.size
         steps = size / rules.size_increment
         if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
@@ -382,6 +509,8 @@ class PaperExchange(ExchangeDefaults):
         order = self._order(request, OrderStatus.OPEN, size)
         self._orders[cid] = order
         self._resting.setdefault(request.symbol, []).append(cid)
+        if request.expires_at is not None:
+            self._expiry[cid] = request.expires_at
         return order
 
     def _fill_now(self, request: OrderRequest, size: float, price: float) -> Order:
@@ -433,12 +562,25 @@ class PaperExchange(ExchangeDefaults):
             self._orders[cid] = order
             if not done:
                 still.append(cid)
+            else:
+                self._expiry.pop(cid, None)
         self._resting[symbol] = still
 
     def _cancel(self, symbol: str, cid: int) -> bool:
         resting = self._resting.get(symbol)
         if not resting or cid not in resting:
             return False
-        resting.remove(cid)
-        self._orders[cid] = attrs.evolve(self._orders[cid], status=OrderStatus.CANCELLED)
+        self._finish(cid, OrderStatus.CANCELLED)
         return True
+
+    def _cancel_symbol(self, symbol: str) -> int:
+        return sum(self._cancel(symbol, cid) for cid in list(self._resting.get(symbol, ())))
+
+    def _finish(self, cid: int, status: OrderStatus) -> None:
+        """Take a resting order off the book with a final status."""
+        order = self._orders[cid]
+        resting = self._resting.get(order.symbol)
+        if resting and cid in resting:
+            resting.remove(cid)
+        self._expiry.pop(cid, None)
+        self._orders[cid] = attrs.evolve(order, status=status)

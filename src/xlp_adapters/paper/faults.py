@@ -40,6 +40,15 @@ APPLIED = frozenset({Fault.TIMEOUT_AFTER_ACCEPT, Fault.DROPPED_RESPONSE})
 
 READ_FAULTS = frozenset({Fault.RATE_LIMITED, Fault.SERVER_ERROR, Fault.TIMEOUT_BEFORE_SEND})
 
+BATCH_OF: Mapping[str, str] = {
+    "place_orders": "place_order",
+    "cancel_orders": "cancel_all_orders",
+    "get_orders": "get_order",
+}
+"""A batched call draws with its single twin's rates and script unless it has its own."""
+
+_PLACES = frozenset({"place_order", "place_orders"})
+
 
 class FaultInjector:
     """Per-method fault rates plus a script of forced faults; seeded."""
@@ -62,21 +71,29 @@ class FaultInjector:
         self._script.setdefault(method, deque()).extend(faults)
 
     def draw(self, method: str) -> Fault | None:
+        """One roll per venue request (a batched call rolls once for the batch)."""
+        twin = BATCH_OF.get(method)
         queue = self._script.get(method)
+        if not queue and twin is not None:
+            queue = self._script.get(twin)
+        if twin is not None and method not in self.rates and twin in self.rates:
+            method_rates = self.rates[twin]
+        else:
+            method_rates = self.rates.get(method, {})
         if queue:
             fault = queue.popleft()
-        elif not self.enabled or method not in self.rates:
+        elif not self.enabled or not method_rates:
             return None
         else:
             fault = None
             x = self.rng.random()
-            for kind, p in self.rates[method].items():
+            for kind, p in method_rates.items():
                 if x < p:
                     fault = kind
                     break
                 x -= p
         if fault is not None:
-            if method != "place_order" and fault is Fault.REJECT:
+            if method not in _PLACES and fault is Fault.REJECT:
                 fault = Fault.SERVER_ERROR
             self.counts[fault] += 1
         return fault
@@ -89,16 +106,16 @@ def raise_before(fault: Fault | None, method: str, client_order_id: int | None =
     if fault is Fault.SERVER_ERROR:
         raise TransientExchangeError(f"paper: 503 on {method}")
     if fault is Fault.TIMEOUT_BEFORE_SEND:
-        if method == "place_order":
+        if method in _PLACES:
             raise OrderOutcomeUnknownError(f"paper: timeout on {method}", client_order_id)
         raise TransientExchangeError(f"paper: timeout on {method}")
-    if fault is Fault.REJECT:
+    if fault is Fault.REJECT and method != "place_orders":  # a batch rejects per order
         raise OrderRejectedError(f"paper: injected rejection on {method}")
 
 
 def raise_after(fault: Fault | None, method: str, client_order_id: int | None = None) -> None:
     """Raise for faults that hide an effect that did happen."""
     if fault in APPLIED:
-        if method == "place_order":
+        if method in _PLACES:
             raise OrderOutcomeUnknownError(f"paper: {fault} on {method}", client_order_id)
         raise TransientExchangeError(f"paper: {fault} on {method}")

@@ -11,23 +11,28 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from typing_extensions import override
+
 from xlp_core.models import PoolSnapshot
+from xlp_core.ports import PoolSource
 
 
 class CompositionPath(Protocol):
     def at(self, t: datetime) -> Mapping[str, float]: ...
 
 
-class SeriesPoolSource:
+class SeriesPoolSource(PoolSource):
     def __init__(self, series: CompositionPath, pool: str, clock: Callable[[], datetime]) -> None:
         self._series = series
         self._pool = pool
         self._clock = clock
 
     @property
+    @override
     def name(self) -> str:
         return self._pool
 
+    @override
     async def fetch(self) -> PoolSnapshot:
         now = self._clock()
         return PoolSnapshot(self._pool, dict(self._series.at(now)), observed_at=now)

@@ -6,12 +6,15 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from typing_extensions import override
+
 from xlp_core.errors import InvalidInputError
 from xlp_core.hedge import normalise_symbol
 from xlp_core.models import PoolSnapshot
+from xlp_core.ports import PoolSource
 
 
-class StaticPoolSource:
+class StaticPoolSource(PoolSource):
     def __init__(
         self,
         pool: str,
@@ -36,9 +39,11 @@ class StaticPoolSource:
         return f"StaticPoolSource({self._pool!r}, {self._per_token!r})"
 
     @property
+    @override
     def name(self) -> str:
         return self._pool
 
+    @override
     async def fetch(self) -> PoolSnapshot:
         at = self._clock() if self._clock is not None else None
         return PoolSnapshot(self._pool, dict(self._per_token), observed_at=at)

@@ -3,8 +3,56 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger("xlp_adapters.stores")
+
+
+def temp_path(path: Path) -> Path:
+    """Where :func:`atomic_write` stages ``path`` (one name per writing process)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own temp is only ever in flight inside atomic_write
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def remove_leftover_temps(path: Path, *, locked: bool = True) -> list[Path]:
+    """Delete ``.NAME.tmp-PID`` files a kill mid-write left beside ``path``.
+
+    With ``locked`` (the caller holds the state lock) no other process
+    writes this state, so every such file is a dead writer's whatever its
+    pid says (pids are reused). Without the lock only files whose pid is not
+    a live process are removed. Either way such a file holds nothing the
+    real file lacks: the rename that would have published it never happened.
+    """
+    removed: list[Path] = []
+    for name in (path.name, path.name + ".bak"):
+        for leftover in path.parent.glob(f".{name}.tmp-*"):
+            pid = leftover.name.removeprefix(f".{name}.tmp-")
+            if not pid.isdigit() or (not locked and _alive(int(pid))):
+                continue
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("%s: cannot remove leftover temp file: %s", leftover, exc)
+                continue
+            removed.append(leftover)
+    if removed:
+        log.warning("%s: removed %d leftover temp file(s) of a killed write", path, len(removed))
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:
@@ -18,23 +66,27 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write to a temp file, fsync, rename over ``path``, fsync the directory.
 
     A crash at any point leaves either the old file or the new one, whole.
+    ``durable=False`` skips both fsyncs, for a copy whose data is durable
+    elsewhere (after a power cut the file may then be old or empty).
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def preserve_copy(base: Path, data: bytes) -> Path:

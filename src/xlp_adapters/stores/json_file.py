@@ -12,34 +12,43 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from typing_extensions import override
+
 from xlp_adapters._closing import Closing
 from xlp_adapters._json import loads_strict
-from xlp_adapters.stores._fs import atomic_write, preserve_copy
+from xlp_adapters.stores._fs import atomic_write, preserve_copy, remove_leftover_temps
+from xlp_adapters.stores._lock import StateLock
 from xlp_core.errors import StateCorruptError, StateError
+from xlp_core.ports import StateStore
 from xlp_core.state import HedgeState, state_from_dict, state_to_dict
 
-log = logging.getLogger("xlp.stores")
+log = logging.getLogger("xlp_adapters.stores")
 
 
 # --- encoding ----------------------------------------------------------------
 
 
 def encode_state(state: HedgeState) -> str:
-    """The JSON text of ``state``; ``StateError`` if it could not be loaded back.
+    """Compact JSON text of ``state``; ``StateError`` if it could not be loaded back.
 
     Checking before writing means a store never holds something it would
     later refuse (a NaN offset, a negative cost basis), which would turn a bug
-    into a hedger that cannot restart.
+    into a hedger that cannot restart. The check runs ``state_from_dict`` on
+    the dict about to be encoded (the same rules ``load`` applies, new fields
+    included) instead of parsing the written text back.
     """
     try:
-        text = json.dumps(state_to_dict(state), indent=1, sort_keys=True, allow_nan=False)
+        data = state_to_dict(state)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
+        raise StateError(f"refusing to save state that is not serialisable: {exc}") from exc
     try:
-        state_from_dict(json.loads(text))
+        state_from_dict(data)
     except StateCorruptError as exc:
         raise StateError(f"refusing to save state that would not load back: {exc}") from exc
-    return text + "\n"
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
 
 
 def decode_state(raw: str | bytes, where: str) -> HedgeState:
@@ -61,7 +70,7 @@ def _stamp() -> str:
 # --- the store ---------------------------------------------------------------
 
 
-class JsonFileStateStore(Closing):
+class JsonFileStateStore(Closing, StateStore):
     """``load`` never guesses: a corrupt file is an error and stays on disk.
 
     ``save`` writes a temp file in the same directory, fsyncs it, renames it
@@ -72,12 +81,18 @@ class JsonFileStateStore(Closing):
     ``<name>.corrupt-<UTC time>`` first: the state file itself always exists,
     and no stored byte is lost.
 
-    One process per file; saves from several threads are serialised.
+    One store per file: opening takes an exclusive lock on ``<name>.lock``
+    (held until :meth:`close`; a second opener, in this process or another,
+    gets ``StateLockedError`` naming the holder's pid) and then removes the
+    ``.<name>.tmp-PID`` files a kill mid-save left behind. Saves from
+    several threads are serialised.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._state_lock = StateLock(self.path)
+        remove_leftover_temps(self.path)
 
     def __repr__(self) -> str:
         return f"JsonFileStateStore({str(self.path)!r})"
@@ -98,6 +113,7 @@ class JsonFileStateStore(Closing):
         except OSError as exc:
             raise StateError(f"{path}: cannot read state: {exc}") from exc
 
+    @override
     def load(self) -> HedgeState | None:
         raw = self._read_bytes(self.path)
         return None if raw is None else decode_state(raw, str(self.path))
@@ -107,9 +123,12 @@ class JsonFileStateStore(Closing):
         raw = self._read_bytes(self.backup_path)
         return None if raw is None else decode_state(raw, str(self.backup_path))
 
+    @override
     def save(self, state: HedgeState) -> None:
-        data = encode_state(state).encode("utf-8")
+        data = (encode_state(state) + "\n").encode("utf-8")
         with self._lock:
+            if not self._state_lock.held:
+                raise StateError(f"{self.path}: state store is closed")
             current = self._read_bytes(self.path)
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,5 +148,8 @@ class JsonFileStateStore(Closing):
         else:
             atomic_write(self.backup_path, current)
 
+    @override
     def close(self) -> None:
-        """Nothing is held open between calls."""
+        """Release the lock (the state stays readable by the next opener)."""
+        with self._lock:
+            self._state_lock.release()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing_extensions import override
+
 from xlp_adapters.stores.json_file import decode_state, encode_state
+from xlp_core.ports import StateStore
 from xlp_core.state import HedgeState
 
 
-class MemoryStateStore:
+class MemoryStateStore(StateStore):
     """Holds the *serialised* state, exactly what a JSON file would hold.
 
     Every ``load`` parses a fresh copy, so a test cannot pass by mutating an
@@ -32,12 +35,15 @@ class MemoryStateStore:
         """Store arbitrary text, e.g. to test how a caller handles corrupt state."""
         self._raw = text
 
+    @override
     def load(self) -> HedgeState | None:
         return None if self._raw is None else decode_state(self._raw, "memory state")
 
+    @override
     def save(self, state: HedgeState) -> None:
         self._raw = encode_state(state)
         self.saves += 1
 
+    @override
     def close(self) -> None:
         """Nothing to release; the state stays readable."""

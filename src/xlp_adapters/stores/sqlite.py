@@ -15,12 +15,16 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing_extensions import override
+
 from xlp_adapters._closing import Closing
+from xlp_adapters.stores._lock import StateLock
 from xlp_adapters.stores.json_file import decode_state, encode_state
 from xlp_core.errors import ConfigError, StateCorruptError, StateError, XlpError
+from xlp_core.ports import StateStore
 from xlp_core.state import HedgeState
 
-log = logging.getLogger("xlp.stores")
+log = logging.getLogger("xlp_adapters.stores")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -28,7 +32,12 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 # store at the audit log (or the reverse) is refused instead of mixing them.
 STATE_APPLICATION_ID = 0x584C5053  # "XLPS"
 AUDIT_APPLICATION_ID = 0x584C5041  # "XLPA"
-_KINDS = {STATE_APPLICATION_ID: "state store", AUDIT_APPLICATION_ID: "audit log"}
+JOURNAL_APPLICATION_ID = 0x584C504A  # "XLPJ"
+_KINDS = {
+    STATE_APPLICATION_ID: "state store",
+    AUDIT_APPLICATION_ID: "audit log",
+    JOURNAL_APPLICATION_ID: "journal",
+}
 
 SCHEMA_VERSION = 1
 
@@ -143,7 +152,8 @@ def _check_identity(
         )
 
 
-_STATE_SCHEMA = (
+STATE_TABLES = frozenset({"state", "state_corrupt"})
+STATE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS state ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " cycle INTEGER NOT NULL, saved_at TEXT, body TEXT NOT NULL)",
@@ -153,29 +163,52 @@ _STATE_SCHEMA = (
 )
 
 
-class SqliteStateStore(Closing):
+def check_keep(keep: int) -> int:
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ConfigError("keep", f"must be an integer >= 1, got {keep!r}")
+    return keep
+
+
+class SqliteStateStore(Closing, StateStore):
     """One row per save (with its cycle), in one transaction; the newest row wins.
 
     The last ``keep`` snapshots are kept (``history``, ``load_cycle``). A
     row that does not parse is an error when loaded and, when pruning would
     reach it, is moved to the ``state_corrupt`` table instead of deleted.
+
+    Opening takes the exclusive ``<name>.lock`` (see the JSON store): SQLite's
+    own locking serialises writes but would let two hedgers take turns.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, keep: int = 100) -> None:
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise ConfigError("keep", f"must be an integer >= 1, got {keep!r}")
         self.path = Path(path)
-        self.keep = keep
+        self.keep = check_keep(keep)
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = open_database(
-            self.path,
-            application_id=STATE_APPLICATION_ID,
-            tables=frozenset({"state", "state_corrupt"}),
-            schema=_STATE_SCHEMA,
-            corrupt=StateCorruptError,
-            failure=StateError,
-            quick_check=True,
-        )
+        self._state_lock: StateLock | None = StateLock(self.path)
+        try:
+            conn = open_database(
+                self.path,
+                application_id=STATE_APPLICATION_ID,
+                tables=STATE_TABLES,
+                schema=STATE_SCHEMA,
+                corrupt=StateCorruptError,
+                failure=StateError,
+                quick_check=True,
+            )
+        except BaseException:
+            self._state_lock.release()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+
+    @classmethod
+    def attached(
+        cls, path: Path, conn: sqlite3.Connection, lock: threading.Lock, *, keep: int
+    ) -> SqliteStateStore:
+        """A view on a connection someone else opened, locked and will close (the journal)."""
+        self = cls.__new__(cls)
+        self.path, self.keep, self._lock = path, check_keep(keep), lock
+        self._state_lock, self._conn = None, conn
+        return self
 
     def __repr__(self) -> str:
         return f"SqliteStateStore({str(self.path)!r}, keep={self.keep})"
@@ -198,6 +231,7 @@ class SqliteStateStore(Closing):
             raise StateCorruptError(f"{self.path} row {seq}: body is {type(body).__name__}")
         return decode_state(body, f"{self.path} row {seq}")
 
+    @override
     def load(self) -> HedgeState | None:
         rows = self._fetch("SELECT seq, body FROM state ORDER BY seq DESC LIMIT 1", ())
         return self._parse(*rows[0]) if rows else None
@@ -214,9 +248,9 @@ class SqliteStateStore(Closing):
         )
         return self._parse(*rows[0]) if rows else None
 
+    @override
     def save(self, state: HedgeState) -> None:
         body = encode_state(state)
-        saved_at = state.updated_at.isoformat() if state.updated_at else None
         with self._lock:
             conn = self._conn
             if conn is None:
@@ -224,11 +258,7 @@ class SqliteStateStore(Closing):
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    cur = conn.execute(
-                        "INSERT INTO state (cycle, saved_at, body) VALUES (?, ?, ?)",
-                        (state.cycle, saved_at, body),
-                    )
-                    self._prune(conn, int(cur.lastrowid or 0) - self.keep)
+                    self.insert(conn, state, body)
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
@@ -238,6 +268,15 @@ class SqliteStateStore(Closing):
                 raise StateError(f"{self.path}: cycle {state.cycle} out of range") from exc
             except sqlite3.Error as exc:
                 raise self._error(exc, "save state") from exc
+
+    def insert(self, conn: sqlite3.Connection, state: HedgeState, body: str) -> None:
+        """Add a snapshot and prune, inside the caller's transaction and lock."""
+        saved_at = state.updated_at.isoformat() if state.updated_at else None
+        cur = conn.execute(
+            "INSERT INTO state (cycle, saved_at, body) VALUES (?, ?, ?)",
+            (state.cycle, saved_at, body),
+        )
+        self._prune(conn, int(cur.lastrowid or 0) - self.keep)
 
     def _prune(self, conn: sqlite3.Connection, cutoff: int) -> None:
         doomed = conn.execute(
@@ -256,8 +295,14 @@ class SqliteStateStore(Closing):
                 log.warning("%s: corrupt state row %d kept in state_corrupt", self.path, seq)
         conn.execute("DELETE FROM state WHERE seq <= ?", (cutoff,))
 
+    @override
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+            held, self._state_lock = self._state_lock, None
+        try:
+            if conn is not None and held is not None:
+                conn.close()
+        finally:
+            if held is not None:
+                held.release()

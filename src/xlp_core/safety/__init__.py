@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from xlp_core.config import HedgeConfig
 from xlp_core.ports import Exchange
 from xlp_core.safety.breaker import BreakerState, Circuit, CircuitBreakerExchange
+from xlp_core.safety.forward import ForwardingExchange
 from xlp_core.safety.notional import NotionalGuardExchange
 from xlp_core.safety.price_cache import PriceCachedExchange
 from xlp_core.safety.rate_limit import RateLimitedExchange, SlidingWindow
@@ -23,6 +24,7 @@ __all__ = [
     "BreakerState",
     "Circuit",
     "CircuitBreakerExchange",
+    "ForwardingExchange",
     "NotionalGuardExchange",
     "PriceCachedExchange",
     "RateLimitedExchange",
@@ -37,15 +39,17 @@ def wrap_exchange(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_wait: Callable[[float], None] | None = None,
+    on_state_change: Callable[[str], None] | None = None,
 ) -> NotionalGuardExchange:
-    # A venue adapter may say how many HTTP requests each port call costs.
-    weights = getattr(inner, "request_weights", None)
+    """The standard stack; ``on_wait`` / ``on_state_change`` are metrics hooks."""
     limited = RateLimitedExchange(
         inner,
         requests_per_minute=config.rate_limit_per_minute,
-        weights=weights if isinstance(weights, Mapping) else None,
+        weights=inner.request_weights,  # HTTP requests per port call, as the venue says
         clock=clock,
         sleep=sleep,
+        on_wait=on_wait,
     )
     cached = PriceCachedExchange(limited, ttl=config.price_cache_ttl_seconds, clock=clock)
     breaker = CircuitBreakerExchange(
@@ -53,6 +57,7 @@ def wrap_exchange(
         failure_threshold=config.breaker_failure_threshold,
         reset_after=config.breaker_reset_seconds,
         clock=clock,
+        on_state_change=on_state_change,
     )
     return NotionalGuardExchange(
         breaker,

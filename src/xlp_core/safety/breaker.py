@@ -7,11 +7,14 @@ whether a call may go and reports the result back.
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 import attrs
+from typing_extensions import override
 
 from xlp_core.errors import (
     CircuitOpenError,
@@ -19,9 +22,11 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, ExchangeDefaults
+from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.safety.forward import ForwardingExchange
 
 T = TypeVar("T")
+log = logging.getLogger("xlp_core.safety.breaker")
 
 
 class Circuit(enum.StrEnum):
@@ -65,7 +70,15 @@ TRIPS = (TransientExchangeError, OrderOutcomeUnknownError, TimeoutError, OSError
 """Failures that say the venue is unwell; a rejected order says it is fine."""
 
 
-class CircuitBreakerExchange(ExchangeDefaults):
+class CircuitBreakerExchange(ForwardingExchange):
+    """Refuses calls (``CircuitOpenError``) while the venue keeps failing.
+
+    A batch is one call. ``state`` is the current :class:`BreakerState`
+    (``circuit`` its :class:`Circuit`); a trip (closed to open) is logged at
+    ERROR and a recovery at INFO, and ``on_state_change(circuit)`` hears
+    every change of circuit (``"closed"``, ``"open"``, ``"half_open"``).
+    """
+
     def __init__(
         self,
         inner: Exchange,
@@ -73,17 +86,36 @@ class CircuitBreakerExchange(ExchangeDefaults):
         failure_threshold: int = 5,
         reset_after: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        on_state_change: Callable[[str], None] | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.state = BreakerState(failure_threshold, reset_after)
         self._clock = clock
+        self._on_state_change = on_state_change
 
     @property
-    def name(self) -> str:
-        return self.inner.name
+    def circuit(self) -> Circuit:
+        return self.state.circuit
+
+    def _move(self, new: BreakerState) -> None:
+        old, self.state = self.state.circuit, new
+        if new.circuit is old:
+            return
+        if new.circuit is Circuit.OPEN and old is Circuit.CLOSED:
+            log.error(
+                "%s: circuit breaker tripped after %d failures; calls suspended for %.0f s",
+                self.name, new.failures, new.reset_after,
+            )  # fmt: skip
+        elif new.circuit is Circuit.OPEN:
+            log.warning("%s: circuit breaker probe failed; open again", self.name)
+        elif new.circuit is Circuit.CLOSED:
+            log.info("%s: circuit breaker closed; venue recovered", self.name)
+        if self._on_state_change is not None:
+            self._on_state_change(str(new.circuit))
 
     async def _call(self, method: str, aw: Callable[[], Awaitable[T]]) -> T:
-        self.state, ok = self.state.allow(self._clock())
+        new, ok = self.state.allow(self._clock())
+        self._move(new)
         if not ok:
             raise CircuitOpenError(
                 f"{self.inner.name}: circuit open after {self.state.failures} failures; "
@@ -92,40 +124,61 @@ class CircuitBreakerExchange(ExchangeDefaults):
         try:
             result = await aw()
         except TRIPS:
-            self.state = self.state.on_failure(self._clock())
+            self._move(self.state.on_failure(self._clock()))
             raise
         except BaseException:
             # Not the venue's health (e.g. a rejected order): release a probe.
-            self.state = attrs.evolve(self.state, probing=False)
+            self._move(attrs.evolve(self.state, probing=False))
             raise
-        self.state = self.state.on_success()
+        self._move(self.state.on_success())
         return result
 
+    @override
     async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
         return await self._call("markets", lambda: self.inner.markets(symbols))
 
+    @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
         return await self._call("prices", lambda: self.inner.prices(symbols))
 
+    @override
     async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
         return await self._call("positions", lambda: self.inner.positions(symbols))
 
+    @override
     async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
         return await self._call("open_orders", lambda: self.inner.open_orders(symbols))
 
+    @override
     async def place_order(self, request: OrderRequest) -> Order:
         return await self._call("place_order", lambda: self.inner.place_order(request))
 
+    @override
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
         return await self._call("get_order", lambda: self.inner.get_order(symbol, client_order_id))
 
+    @override
     async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
         return await self._call(
             "cancel_order", lambda: self.inner.cancel_order(symbol, client_order_id)
         )
 
+    @override
     async def cancel_all_orders(self, symbol: str) -> int:
         return await self._call("cancel_all_orders", lambda: self.inner.cancel_all_orders(symbol))
 
-    async def close(self) -> None:
-        await self.inner.close()
+    @override
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        return await self._call("place_orders", lambda: self.inner.place_orders(requests))
+
+    @override
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        return await self._call("cancel_orders", lambda: self.inner.cancel_orders(symbols))
+
+    @override
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        return await self._call("get_orders", lambda: self.inner.get_orders(keys))
+
+    @override
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        return await self._call("arm_dead_man_switch", lambda: self.inner.arm_dead_man_switch(at))

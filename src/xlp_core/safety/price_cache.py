@@ -6,16 +6,19 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from typing_extensions import override
+
 from xlp_core.errors import InvalidPriceError
-from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, ExchangeDefaults
+from xlp_core.models import Order, OrderRequest
+from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.safety.forward import ForwardingExchange
 
 
-class PriceCachedExchange(ExchangeDefaults):
+class PriceCachedExchange(ForwardingExchange):
     """Caches ``prices()`` per symbol for ``ttl`` seconds; errors are never cached.
 
     A symbol's entry is dropped when we trade it, so sizing after an order
-    always sees a fresh price.
+    always sees a fresh price. Everything else passes through.
     """
 
     def __init__(
@@ -23,17 +26,14 @@ class PriceCachedExchange(ExchangeDefaults):
     ) -> None:
         if not math.isfinite(ttl) or ttl < 0:
             raise ValueError(f"ttl must be finite and >= 0, got {ttl}")
-        self.inner = inner
+        super().__init__(inner)
         self.ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, float]] = {}
         self.hits = 0
         self.misses = 0
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
+    @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
         now = self._clock()
         out: dict[str, float] = {}
@@ -62,27 +62,13 @@ class PriceCachedExchange(ExchangeDefaults):
         else:
             self._cache.pop(symbol, None)
 
-    async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
-        return await self.inner.markets(symbols)
-
-    async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
-        return await self.inner.positions(symbols)
-
-    async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
-        return await self.inner.open_orders(symbols)
-
+    @override
     async def place_order(self, request: OrderRequest) -> Order:
         self.invalidate(request.symbol)
         return await self.inner.place_order(request)
 
-    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
-        return await self.inner.get_order(symbol, client_order_id)
-
-    async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
-        return await self.inner.cancel_order(symbol, client_order_id)
-
-    async def cancel_all_orders(self, symbol: str) -> int:
-        return await self.inner.cancel_all_orders(symbol)
-
-    async def close(self) -> None:
-        await self.inner.close()
+    @override
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        for request in requests:
+            self.invalidate(request.symbol)
+        return await self.inner.place_orders(requests)

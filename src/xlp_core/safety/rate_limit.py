@@ -8,16 +8,22 @@ wrapper only sleeps for as long as the bucket says.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 import attrs
+from typing_extensions import override
 
 from xlp_core.errors import ConfigError, RateLimitedError
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, ExchangeDefaults
+from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.safety.forward import ForwardingExchange
+
+log = logging.getLogger("xlp_core.safety.rate_limit")
 
 T = TypeVar("T")
 
@@ -30,6 +36,7 @@ DEFAULT_WEIGHTS: Mapping[str, int] = {
     "get_order": 1,
     "cancel_order": 1,
     "cancel_all_orders": 1,
+    "arm_dead_man_switch": 1,
 }
 
 
@@ -89,8 +96,25 @@ def _expiry(ts: float, period: float) -> float:
     return t
 
 
-class RateLimitedExchange(ExchangeDefaults):
-    """An :class:`Exchange` that spends a weighted budget before every call."""
+BATCH_TWIN: Mapping[str, str] = {
+    "place_orders": "place_order",
+    "cancel_orders": "cancel_all_orders",
+    "get_orders": "get_order",
+}
+"""A venue that declares no weight for a batch runs it as a loop of its twin."""
+
+
+class RateLimitedExchange(ForwardingExchange):
+    """An :class:`Exchange` that spends a weighted budget before every call.
+
+    Weights come from ``weights`` or else the venue's ``request_weights``
+    (HTTP requests per port call; 1 for a method it does not name). A batch
+    the venue declares (``place_orders``: one ``sendTxBatch``) costs its
+    declared weight; an undeclared one costs its twin's weight per item,
+    which is what ``ExchangeDefaults``' loop really sends. A wait over one
+    second is logged at WARNING; ``on_wait(seconds)`` hears every wait (for
+    metrics).
+    """
 
     def __init__(
         self,
@@ -100,25 +124,38 @@ class RateLimitedExchange(ExchangeDefaults):
         weights: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
-        self.inner = inner
-        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+        super().__init__(inner)
+        declared = inner.request_weights if weights is None else weights
+        self.declared = dict(declared)
+        self.weights = {**DEFAULT_WEIGHTS, **declared}
         self._clock = clock
         self._sleep = sleep
+        self._on_wait = on_wait
         self.window = SlidingWindow.per_minute(requests_per_minute)
         self.waited = 0.0
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
+    def weight_of(self, method: str, items: int = 1) -> float:
+        """What one call of ``method`` over ``items`` items costs (capped at the limit)."""
+        twin = BATCH_TWIN.get(method)
+        if twin is not None and method not in self.declared:
+            weight = self.weights.get(twin, 1) * items
+        else:
+            weight = self.weights.get(method, 1)
+        return min(float(weight), self.window.limit)
 
-    async def _call(self, method: str, aw: Callable[[], Awaitable[T]]) -> T:
-        weight = self.weights.get(method, 1)
+    async def _call(self, method: str, aw: Callable[[], Awaitable[T]], items: int = 1) -> T:
+        weight = self.weight_of(method, items)
         wait = 0.0
         if weight > 0:
             self.window, wait = self.window.take(self._clock(), weight)
         if wait > 0:
             self.waited += wait
+            if wait > 1.0:
+                log.warning("%s: rate limit: waiting %.1f s before %s", self.name, wait, method)
+            if self._on_wait is not None:
+                self._on_wait(wait)
             await self._sleep(wait)
         try:
             return await aw()
@@ -126,31 +163,62 @@ class RateLimitedExchange(ExchangeDefaults):
             self.window = self.window.block(self._clock(), exc.retry_after or 1.0)
             raise
 
+    @override
     async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
         return await self._call("markets", lambda: self.inner.markets(symbols))
 
+    @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
         return await self._call("prices", lambda: self.inner.prices(symbols))
 
+    @override
     async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
         return await self._call("positions", lambda: self.inner.positions(symbols))
 
+    @override
     async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
         return await self._call("open_orders", lambda: self.inner.open_orders(symbols))
 
+    @override
     async def place_order(self, request: OrderRequest) -> Order:
         return await self._call("place_order", lambda: self.inner.place_order(request))
 
+    @override
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
         return await self._call("get_order", lambda: self.inner.get_order(symbol, client_order_id))
 
+    @override
     async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
         return await self._call(
             "cancel_order", lambda: self.inner.cancel_order(symbol, client_order_id)
         )
 
+    @override
     async def cancel_all_orders(self, symbol: str) -> int:
         return await self._call("cancel_all_orders", lambda: self.inner.cancel_all_orders(symbol))
 
-    async def close(self) -> None:
-        await self.inner.close()
+    @override
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        if not requests:
+            return []
+        return await self._call(
+            "place_orders", lambda: self.inner.place_orders(requests), len(requests)
+        )
+
+    @override
+    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
+        if not symbols:
+            return {}
+        return await self._call(
+            "cancel_orders", lambda: self.inner.cancel_orders(symbols), len(symbols)
+        )
+
+    @override
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        if not keys:
+            return {}
+        return await self._call("get_orders", lambda: self.inner.get_orders(keys), len(keys))
+
+    @override
+    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
+        return await self._call("arm_dead_man_switch", lambda: self.inner.arm_dead_man_switch(at))

@@ -1,0 +1,157 @@
+"""State and audit in one SQLite file: ``commit`` is one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from typing_extensions import override
+
+from xlp_adapters._closing import Closing
+from xlp_adapters.audit.sqlite import AUDIT_SCHEMA, AUDIT_TABLES, SqliteAuditSink
+from xlp_adapters.stores._lock import StateLock
+from xlp_adapters.stores.json_file import encode_state
+from xlp_adapters.stores.sqlite import (
+    JOURNAL_APPLICATION_ID,
+    STATE_SCHEMA,
+    STATE_TABLES,
+    SqliteStateStore,
+    open_database,
+)
+from xlp_core.audit import AuditEvent
+from xlp_core.errors import AuditError, StateCorruptError, StateError
+from xlp_core.ports import Journal
+from xlp_core.state import HedgeState
+
+
+class SqliteJournal(Closing, Journal):
+    """One file (``application_id`` "XLPJ") with the ``state`` and ``events`` tables.
+
+    WAL mode with ``synchronous=FULL``: a commit returns once its WAL frames
+    are fsynced, so ``commit``, ``append``, ``append_many`` and ``save`` are
+    each one transaction and one fsync. (``NORMAL`` would save that fsync
+    but a power cut could then drop the last commits, and the audit log's
+    promise is that an intent is on disk before its order is sent.)
+
+    The journal holds ``<name>.lock`` while open, like every state store:
+    a second opener gets ``StateLockedError``. ``query``, ``history``,
+    ``load_cycle``, ``last_cycle`` and ``count`` work as on the separate
+    SQLite store and sink. A failed ``commit`` raises ``AuditError`` and
+    leaves neither its events nor its state behind.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, keep: int = 100, secrets: Iterable[str] = ()
+    ) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._state_lock: StateLock | None = StateLock(self.path)
+        try:
+            conn = open_database(
+                self.path,
+                application_id=JOURNAL_APPLICATION_ID,
+                tables=STATE_TABLES | AUDIT_TABLES,
+                schema=(*STATE_SCHEMA, *AUDIT_SCHEMA),
+                corrupt=StateCorruptError,
+                failure=StateError,
+                quick_check=True,
+            )
+        except BaseException:
+            self._state_lock.release()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+        self.store = SqliteStateStore.attached(self.path, conn, self._lock, keep=keep)
+        self.audit = SqliteAuditSink.attached(self.path, conn, self._lock, secrets=secrets)
+
+    def __repr__(self) -> str:
+        return f"SqliteJournal({str(self.path)!r})"
+
+    # --- the one write per cycle ---------------------------------------------
+
+    @override
+    def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None:
+        rows = [self.audit.row(e) for e in events]  # refuse before writing anything
+        body = encode_state(state)
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise AuditError(f"{self.path}: journal is closed")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    self.store.insert(conn, state, body)
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except (sqlite3.Error, OverflowError) as exc:
+                raise AuditError(f"{self.path}: journal commit failed: {exc}") from exc
+
+    # --- StateStore and AuditSink --------------------------------------------
+
+    @override
+    def load(self) -> HedgeState | None:
+        return self.store.load()
+
+    @override
+    def save(self, state: HedgeState) -> None:
+        self.store.save(state)
+
+    @override
+    def append(self, event: AuditEvent) -> None:
+        self.audit.append(event)
+
+    @override
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        self.audit.append_many(events)
+
+    @override
+    def events(self) -> Iterator[AuditEvent]:
+        return self.audit.events()
+
+    def query(
+        self,
+        *,
+        kind: str | None = None,
+        symbol: str | None = None,
+        since_cycle: int | None = None,
+        until_cycle: int | None = None,
+    ) -> Iterator[AuditEvent]:
+        return self.audit.query(
+            kind=kind, symbol=symbol, since_cycle=since_cycle, until_cycle=until_cycle
+        )
+
+    def history(self, limit: int = 10) -> list[HedgeState]:
+        return self.store.history(limit)
+
+    def load_cycle(self, cycle: int) -> HedgeState | None:
+        return self.store.load_cycle(cycle)
+
+    def last_cycle(self) -> int:
+        return self.audit.last_cycle()
+
+    def count(self) -> int:
+        return self.audit.count()
+
+    @override
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            held, self._state_lock = self._state_lock, None
+            self.store._conn = None
+            self.audit._conn = None
+        try:
+            if conn is not None:
+                conn.close()
+        finally:
+            if held is not None:
+                held.release()
