@@ -24,6 +24,7 @@ from xlp_core.errors import (
     ConfigError,
     LifecycleError,
     OrderOutcomeUnknownError,
+    StateLockedError,
     TransientExchangeError,
 )
 from xlp_core.execution import NO_WAIT
@@ -242,7 +243,7 @@ class FlakyVenue(PaperExchange):
 
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
         self.armed.append(at)
-        return True
+        return await super().arm_dead_man_switch(at)
 
 
 def flaky(clock: Clock) -> FlakyVenue:
@@ -272,11 +273,11 @@ async def test_dead_man_switch_is_armed_on_entry_and_every_cycle() -> None:
     venue = flaky(clock)
     async with Hedger(
         config, venue, pools, store=MemoryStateStore(), audit=MemoryAuditSink(), clock=clock,
-        policy=NO_WAIT, unsafe_unwrapped_exchange_for_tests=True,
+        policy=NO_WAIT,
     ) as hedger:  # fmt: skip
         await hedger.run_cycle()
         await hedger.run_cycle()
-    assert len(venue.armed) == 3
+    assert len(venue.armed) == 3  # through the whole safety stack
     assert all(at is not None and at > T0 + timedelta(seconds=599) for at in venue.armed)
 
 
@@ -335,3 +336,15 @@ async def test_run_loop_is_a_hedger_too() -> None:
     )  # fmt: skip
     assert result.cycles == 4
     assert seen == [["filled"]] * 4
+
+
+async def test_a_second_hedger_on_the_same_default_state_is_refused(tmp_path: Path) -> None:
+    config, venue, pools, clock = setup(
+        state_path=str(tmp_path / "state.sqlite"), audit_path=str(tmp_path / "audit.sqlite")
+    )
+    async with Hedger(config, venue, pools, clock=clock, policy=NO_WAIT):
+        second = Hedger(config, venue, pools, clock=clock, policy=NO_WAIT)
+        with pytest.raises(StateLockedError):
+            await second.__aenter__()
+    async with Hedger(config, venue, pools, clock=clock, policy=NO_WAIT) as third:
+        await third.run_cycle()  # the lock went with the first one's exit
