@@ -43,20 +43,32 @@ _EXPORTS: dict[str, str] = {
     "BacktestError": "xlp_adapters.backtest",
     "ScenarioError": "xlp_adapters.backtest",
     "run_loop": "xlp_adapters.runner",
+    # Owned by the ops branch (listed ahead; resolved when the module exists).
+    "AppriseNotifier": "xlp_adapters.notify",
+    "FanoutNotifier": "xlp_adapters.notify",
+    "QueuedNotifier": "xlp_adapters.notify",
+    "WebhookNotifier": "xlp_adapters.notify",
+    "build_notifier": "xlp_adapters.notify",
+    "HedgerMetrics": "xlp_adapters.metrics",
     "install_stop_signals": "xlp_adapters.runner",
 }
 _EXTRAS = {
     "xlp_adapters.lighter": "lighter",
     "xlp_adapters.backtest": "backtest",
+    "xlp_adapters.notify": "notify",
+    "xlp_adapters.metrics": "metrics",
 }
 
 __all__ = [
     "AlpPoolSource",
+    "AppriseNotifier",
     "BacktestError",
     "BacktestResult",
+    "FanoutNotifier",
     "Fault",
     "FaultInjector",
     "FileJournal",
+    "HedgerMetrics",
     "JlpPoolSource",
     "JsonFileStateStore",
     "JsonlAuditSink",
@@ -68,6 +80,7 @@ __all__ = [
     "PaperExchange",
     "PoolDataError",
     "PoolRpcError",
+    "QueuedNotifier",
     "Scenario",
     "ScenarioError",
     "SeriesPoolSource",
@@ -77,7 +90,9 @@ __all__ = [
     "SqliteStateStore",
     "StaticPoolSource",
     "Summary",
+    "WebhookNotifier",
     "__version__",
+    "build_notifier",
     "generate_scenario",
     "install_stop_signals",
     "load_scenario",
@@ -109,6 +124,12 @@ if TYPE_CHECKING:
     from xlp_adapters.journal import SqliteJournal as SqliteJournal  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.lighter import LighterCredentials as LighterCredentials
     from xlp_adapters.lighter import LighterExchange as LighterExchange
+    from xlp_adapters.metrics import HedgerMetrics as HedgerMetrics  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import AppriseNotifier as AppriseNotifier  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import FanoutNotifier as FanoutNotifier  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import QueuedNotifier as QueuedNotifier  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import WebhookNotifier as WebhookNotifier  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import build_notifier as build_notifier  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.paper import Fault as Fault
     from xlp_adapters.paper import FaultInjector as FaultInjector
     from xlp_adapters.paper import PaperExchange as PaperExchange
