@@ -151,6 +151,7 @@ class Hedger:
         inner = self._guard.inner if self._guard is not None else None
         self._breaker = inner if isinstance(inner, CircuitBreakerExchange) else None
         self._phase: Phase = "new"
+        self._io: tuple[StateStore, AuditSink] | None = None  # set on entry
         self._busy = False
         self._stray: set[asyncio.Task[None]] = set()
         self.reconciled: ReconcileReport | None = None
@@ -164,7 +165,7 @@ class Hedger:
             raise LifecycleError(f"a Hedger is entered once (it is {self._phase}); make a new one")
         self._phase = "entering"
         try:
-            store, audit = self._open_defaults()
+            store, audit = self._io = self._open_defaults()
             await self._notify("start", f"hedger starting on {self.exchange.name}", "info")
             rec = await reconcile(
                 exchange=self.exchange, store=store, audit=audit, config=self.config,
@@ -220,30 +221,22 @@ class Hedger:
 
     async def run_cycle(self) -> CycleReport:
         """One cycle: reset the budget, re-arm the dead-man switch, hedge, notify."""
-        if self._phase != "running":
+        if self._phase != "running" or self._io is None:
             raise LifecycleError(
                 f"run_cycle needs an entered Hedger (use 'async with'); it is {self._phase}"
             )
         if self._busy:
             raise LifecycleError("a cycle is already running on this Hedger")
-        store, audit = self._open_defaults()  # opened on entry: returns them
+        store, audit = self._io
         self._busy = True
         try:
-            if self._guard is not None:
-                self._guard.begin_cycle()
-            await self._arm_dead_man_switch()
-            if self._before_cycle is not None:
-                try:
-                    await self._before_cycle()
-                except ExchangeError as exc:
-                    log.warning("before_cycle failed: %s", exc)
+            await self._prepare_cycle()
             circuit = self._circuit()
             try:
                 report = await run_hedge_cycle(
-                    exchange=self.exchange, pools=self.pools, store=store,
-                    audit=audit, config=self.config, clock=self._clock,
-                    strategy=self._strategy, policy=self._policy, sleep=self._sleep,
-                    monotonic=self._monotonic,
+                    exchange=self.exchange, pools=self.pools, store=store, audit=audit,
+                    config=self.config, clock=self._clock, strategy=self._strategy,
+                    policy=self._policy, sleep=self._sleep, monotonic=self._monotonic,
                 )  # fmt: skip
             except XlpError as exc:
                 await self._notify("cycle_failed", f"cycle aborted: {exc}", "error")
@@ -257,6 +250,17 @@ class Hedger:
         for callback in self._on_cycle:
             callback(report)
         return report
+
+    async def _prepare_cycle(self) -> None:
+        """What every cycle needs first, whoever drives it."""
+        if self._guard is not None:
+            self._guard.begin_cycle()  # a fresh per-cycle notional budget
+        await self._arm_dead_man_switch()
+        if self._before_cycle is not None:
+            try:
+                await self._before_cycle()
+            except ExchangeError as exc:
+                log.warning("before_cycle failed: %s", exc)
 
     async def run_forever(
         self, *, stop: asyncio.Event | None = None, max_cycles: int | None = None
