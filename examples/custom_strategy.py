@@ -3,8 +3,9 @@
 ``TakerBandStrategy`` ignores zones and limit orders: whenever the exposure
 leaves a USD band it closes a fixed share at market (with a slippage cap),
 and it waits ``pause`` after each trade. It reuses
-:func:`xlp_core.decision.observe`, so fills, vanished orders and the cost
-basis behave exactly as in the default strategy.
+:func:`xlp_core.observe`, so fills, vanished orders and the cost basis
+behave exactly as in the default strategy. It runs inside a
+:class:`xlp_core.Hedger`, so the safety stack checks what it sends.
 
 Run it: ``python examples/custom_strategy.py``
 """
@@ -16,24 +17,19 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from xlp_adapters.audit import MemoryAuditSink
-from xlp_adapters.paper import PaperExchange
-from xlp_adapters.pools import StaticPoolSource
-from xlp_adapters.stores import MemoryStateStore
-from xlp_core.config import HedgeConfig
-from xlp_core.cycle import run_hedge_cycle
-from xlp_core.decision import (
+import xlp_core as xlp
+from xlp_adapters import MemoryAuditSink, MemoryStateStore, PaperExchange, StaticPoolSource
+from xlp_core import (
     Action,
     ActionKind,
     Decision,
     DecisionParams,
     Observation,
+    SymbolState,
+    fit_to_market,
     observe,
+    side_for,
 )
-from xlp_core.execution import NO_WAIT
-from xlp_core.sizing import fit_to_market, side_for
-from xlp_core.state import SymbolState
-from xlp_core.strategy import Strategy
 
 
 @attrs.frozen
@@ -59,10 +55,10 @@ class TakerBandStrategy:
             side,
             abs(state.offset) * self.share,
             cap,
-            obs.price,
-            abs(state.offset),
-            obs.rules,
-            self.params.min_order_notional,
+            reference_price=obs.price,
+            max_size=abs(state.offset),
+            rules=obs.rules,
+            min_notional=self.params.min_order_notional,
         )
         if sized is not None:
             actions.append(
@@ -72,7 +68,7 @@ class TakerBandStrategy:
 
 
 async def main() -> None:
-    strategy: Strategy = TakerBandStrategy()
+    strategy: xlp.Strategy = TakerBandStrategy()
     now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def clock() -> datetime:
@@ -80,16 +76,16 @@ async def main() -> None:
 
     exchange = PaperExchange(prices={"SOL": 150.0}, positions={"SOL": -100.0}, clock=clock)
     pool = StaticPoolSource("JLP", {"SOL": 0.104})  # the pool grew: 4 SOL ($600) unhedged
-    config = HedgeConfig.from_mapping({"pools": {"JLP": 1000.0}})
-    store, audit = MemoryStateStore(), MemoryAuditSink()
-    for _ in range(3):
-        report = await run_hedge_cycle(
-            exchange=exchange, pools=[pool], store=store, audit=audit, config=config,
-            clock=clock, strategy=strategy, policy=NO_WAIT,
-        )  # fmt: skip
-        sol = report.symbols["SOL"]
-        print(f"cycle {report.cycle}: offset ${sol.offset_usd:+.2f}  {sol.reason}")
-        now += timedelta(minutes=3)
+    config = xlp.HedgeConfig.from_mapping({"pools": {"JLP": 1000.0}})
+    async with xlp.Hedger(
+        config, exchange, [pool], store=MemoryStateStore(), audit=MemoryAuditSink(),
+        strategy=strategy, clock=clock, policy=xlp.NO_WAIT,
+    ) as hedger:  # fmt: skip
+        for _ in range(3):
+            report = await hedger.run_cycle()
+            sol = report.symbols["SOL"]
+            print(f"cycle {report.cycle}: offset ${sol.offset_usd:+.2f}  {sol.reason}")
+            now += timedelta(minutes=3)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
+from xlp_core.ids import order_id
 from xlp_core.models import Order, OrderStatus, OrderType, Side
 from xlp_core.reconcile import plan_reconcile, state_from_audit
 from xlp_core.state import HedgeState, SymbolState
@@ -27,17 +28,34 @@ def test_adopts_known_cancels_unknown_forgets_gone() -> None:
     plan = plan_reconcile(state, [order("SOL", 11), order("ETH", 99), order("BONK", 5)])
     assert plan.adopted == {"SOL": 11}
     assert plan.cancel_symbols == ("BONK", "ETH")
-    assert plan.forgotten == {"BTC": 33}
+    assert plan.cancel == {"BONK": (5,), "ETH": (99,)}
+    # ETH's own order 22 is gone from the book (filled or cancelled while down).
+    assert plan.forgotten == {"BTC": 33, "ETH": 22}
     assert plan.state.symbol("BTC").order_id is None
     assert plan.state.symbol("BTC").order_zone is None
     assert plan.state.symbol("SOL").order_id == 11
 
 
-def test_two_orders_for_one_symbol_are_cancelled() -> None:
+def test_a_stray_beside_the_named_order_is_cancelled_the_named_one_kept() -> None:
     state = HedgeState(symbols={"SOL": SymbolState(order_id=11, order_zone=2)})
     plan = plan_reconcile(state, [order("SOL", 11), order("SOL", 12)])
-    assert plan.cancel_symbols == ("SOL",)
-    assert plan.adopted == {}
+    assert plan.cancel == {"SOL": (12,)}
+    assert plan.adopted == {"SOL": 11}
+    assert plan.forgotten == {}
+
+
+def test_only_our_namespace_is_cancelled_on_every_market() -> None:
+    ours, theirs = order_id("bot-a", 7), order_id("bot-b", 7)
+    state = HedgeState(symbols={"SOL": SymbolState(order_id=order_id("bot-a", 3))})
+    venue = [order("SOL", order_id("bot-a", 3)), order("ETH", ours), order("ETH", theirs)]
+    venue.append(order("WIF", theirs))
+    plan = plan_reconcile(state, venue, namespace="bot-a")
+    assert plan.adopted == {"SOL": order_id("bot-a", 3)}
+    assert plan.cancel == {"ETH": (ours,)}
+    assert plan.foreign == {"ETH": (theirs,), "WIF": (theirs,)}
+    # The transitional rule: on symbols we hedge, untagged (legacy) ids count as ours.
+    legacy = plan_reconcile(state, venue, namespace="bot-a", legacy_symbols=["WIF"])
+    assert legacy.cancel == {"ETH": (ours,), "WIF": (theirs,)}
 
 
 def test_state_from_audit_takes_last_decision_and_new_epoch() -> None:

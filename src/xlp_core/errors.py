@@ -130,7 +130,15 @@ class NotionalLimitError(ExchangeError):
 
 
 class StartupError(XlpError):
-    """Start-up (reconciliation) could not complete within its bounded retries."""
+    """Start-up (reconciliation) could not complete within its bounded retries.
+
+    The message says how many attempts were made and the last error.
+    """
+
+
+class LifecycleError(XlpError, RuntimeError):
+    """A :class:`~xlp_core.hedger.Hedger` was used out of order (a cycle before
+    ``async with``, a second entry, two cycles at once)."""
 
 
 class ActionRefusedError(XlpError):

@@ -1,6 +1,7 @@
 """Start-up reconciliation: the exchange is the truth, local state is rebuilt.
 
-Run before the first cycle of a process. It
+Run before the first cycle of a process (:class:`~xlp_core.hedger.Hedger`
+does it on entry). It
 
 * loads the state, or rebuilds it from the audit log when it is missing (a
   corrupt state file is an error unless ``rebuild=True``: nothing is
@@ -9,9 +10,15 @@ Run before the first cycle of a process. It
   client order id of an earlier run, and moves the cycle counter past the
   last cycle in the audit log: a crash after an order was sent but before
   the state was saved must not make the next cycle reuse that order's id;
-* lists the venue's open orders: the one order per symbol that the state
-  says is ours is adopted, anything else (orders from before a crash whose
-  id never reached the state) is cancelled with a confirmed cancel-all.
+* lists the venue's open orders on **every market** (a crash in the very
+  first cycle leaves orders on symbols the state has never seen): an order
+  the state names is adopted; any other order carrying this bot's id
+  namespace (:func:`xlp_core.ids.is_ours`) is cancelled one by one and the
+  cancel confirmed; orders of other namespaces are left alone and logged.
+
+The venue reads are retried with backoff (``config.startup_retry_attempts``
+attempts): one HTTP 500 at start-up must not kill the hedger. When every
+attempt failed, :class:`~xlp_core.errors.StartupError` says how many and why.
 
 Positions need no special handling: the first cycle compares them with the
 stored ``exchange_position`` and treats a change during downtime as a fill.
@@ -20,9 +27,12 @@ stored ``exchange_position`` and treats a change during downtime as a fill.
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -30,28 +40,60 @@ from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
 from xlp_core.config import HedgeConfig
 from xlp_core.decision import after_cancel
-from xlp_core.errors import StateCorruptError
-from xlp_core.execution import RetryPolicy, cancel_symbol_orders
+from xlp_core.errors import AuditError, ExchangeError, StartupError, StateCorruptError
+from xlp_core.execution import RetryPolicy
+from xlp_core.ids import is_ours
 from xlp_core.models import Order
 from xlp_core.ports import AuditSink, Exchange, StateStore
 from xlp_core.state import HedgeState, SymbolState
 
+T = TypeVar("T")
+log = logging.getLogger("xlp_core.reconcile")
+
+LEGACY_IDS_ON_KNOWN_SYMBOLS = True
+"""Transitional (remove when the cycle sends ``ids.order_id`` ids).
+
+The cycle still sends the legacy hash ids (``ids.client_order_id``), which
+carry no namespace tag, so on the symbols this bot hedges (state or config)
+every order is treated as ours, as before. Orders on other markets are ours
+only by their namespace tag. Set to ``False`` once ids carry the tag.
+"""
+
+STARTUP_RETRIES = (ExchangeError, TimeoutError, OSError)
+"""Start-up read failures worth another attempt (a venue hiccup, not our bug)."""
+
+
+@runtime_checkable
+class CycleIndexedLog(Protocol):
+    """An audit log that knows its highest cycle without a full scan (SQLite sinks)."""
+
+    def last_cycle(self) -> int: ...
+
 
 @attrs.frozen
 class ReconcilePlan:
-    """What the pure planner decided: which symbols to cancel, which order to keep."""
+    """What the pure planner decided: which orders to cancel, which to keep.
+
+    ``cancel`` maps a symbol to the ids of ours to cancel there; ``foreign``
+    lists orders of other namespaces, which are left alone.
+    """
 
     state: HedgeState
     adopted: Mapping[str, int]
-    cancel_symbols: tuple[str, ...]
+    cancel: Mapping[str, tuple[int, ...]]
     forgotten: Mapping[str, int]
+    foreign: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
+
+    @property
+    def cancel_symbols(self) -> tuple[str, ...]:
+        return tuple(sorted(self.cancel))
 
 
 def state_from_audit(events: Iterable[AuditEvent], now: datetime) -> HedgeState:
     """Rebuild offsets and cost bases from the last decision seen per symbol.
 
-    Orders are deliberately not rebuilt: any order still open will be treated
-    as unknown and cancelled, which is always safe.
+    Orders are deliberately not rebuilt: any order of ours still open will be
+    treated as unknown and cancelled, which is always safe.
     """
     last_cycle = 0
     symbols: dict[str, SymbolState] = {}
@@ -79,34 +121,52 @@ def state_from_audit(events: Iterable[AuditEvent], now: datetime) -> HedgeState:
 
 
 def last_audit_cycle(audit: AuditSink) -> int:
-    """The highest cycle number in the log (sinks may offer a fast ``last_cycle``)."""
-    fast = getattr(audit, "last_cycle", None)
-    if callable(fast):
-        return int(fast())
+    """The highest cycle number in the log (an indexed log answers without a scan)."""
+    if isinstance(audit, CycleIndexedLog):
+        return int(audit.last_cycle())
     return max((ev.cycle for ev in audit.events()), default=0)
 
 
-def plan_reconcile(state: HedgeState, open_orders: Iterable[Order]) -> ReconcilePlan:
-    """Adopt the order each symbol's state names; cancel every symbol with others."""
-    by_symbol: dict[str, list[Order]] = {}
-    for o in open_orders:
-        by_symbol.setdefault(o.symbol, []).append(o)
+def plan_reconcile(
+    state: HedgeState,
+    open_orders: Iterable[Order],
+    *,
+    namespace: str | None = None,
+    legacy_symbols: Collection[str] = (),
+) -> ReconcilePlan:
+    """Adopt what the state names, cancel the rest of ours, leave others' alone.
+
+    ``namespace=None`` treats every order as ours (a single-bot account).
+    ``legacy_symbols``: on these symbols every order counts as ours (see
+    :data:`LEGACY_IDS_ON_KNOWN_SYMBOLS`).
+    """
     adopted: dict[str, int] = {}
-    cancel: list[str] = []
+    cancel: dict[str, list[int]] = {}
+    foreign: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for o in sorted(open_orders, key=lambda o: (o.symbol, o.client_order_id)):
+        cid = o.client_order_id
+        if cid == state.symbol(o.symbol).order_id:
+            adopted[o.symbol] = cid
+            seen.add(o.symbol)
+        elif namespace is None or is_ours(cid, namespace) or o.symbol in legacy_symbols:
+            cancel.setdefault(o.symbol, []).append(cid)
+        else:
+            foreign.setdefault(o.symbol, []).append(cid)
     forgotten: dict[str, int] = {}
     updates: dict[str, SymbolState] = {}
-    for symbol, orders in sorted(by_symbol.items()):
-        ours = state.symbol(symbol).order_id
-        if all(o.client_order_id == ours for o in orders):
-            adopted[symbol] = orders[0].client_order_id
-        else:
-            cancel.append(symbol)
     for symbol, s in state.symbols.items():
-        if s.order_id is not None and symbol not in by_symbol:
+        if s.order_id is not None and symbol not in seen:
             # Filled or cancelled while we were away: stop tracking it.
             forgotten[symbol] = s.order_id
             updates[symbol] = after_cancel(s, confirmed=True)
-    return ReconcilePlan(state.with_symbols(updates), adopted, tuple(cancel), forgotten)
+    return ReconcilePlan(
+        state.with_symbols(updates),
+        adopted,
+        {s: tuple(c) for s, c in cancel.items()},
+        forgotten,
+        {s: tuple(c) for s, c in foreign.items()},
+    )
 
 
 @attrs.frozen
@@ -117,10 +177,146 @@ class ReconcileReport:
     cancelled: Mapping[str, int]
     unconfirmed: tuple[str, ...]
     forgotten: Mapping[str, int]
+    foreign: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
         return not self.unconfirmed
+
+    @property
+    def surprises(self) -> bool:
+        """Something was cancelled, forgotten or left unconfirmed: worth telling a person."""
+        return bool(self.cancelled or self.forgotten or self.unconfirmed)
+
+
+def startup_policy(config: HedgeConfig) -> RetryPolicy:
+    """Backoff for start-up reads: 0.5 s doubling to 10 s, ``startup_retry_attempts`` tries."""
+    return RetryPolicy(
+        attempts=config.startup_retry_attempts,
+        initial_delay=0.5,
+        max_delay=10.0,
+        total_timeout=float("inf"),
+    )
+
+
+async def read_with_retries(
+    what: str,
+    read: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
+) -> tuple[T, int]:
+    """``(result, attempts)``; after ``policy.attempts`` failures, ``StartupError``."""
+    last: BaseException | None = None
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return await read(), attempt
+        except STARTUP_RETRIES as exc:
+            last = exc
+            if attempt == policy.attempts:
+                break
+            delay = policy.delay(attempt, rng)
+            log.warning(
+                "start-up read %s failed (attempt %d of %d): %s; retrying in %.1f s",
+                what, attempt, policy.attempts, _err(exc), delay,
+            )  # fmt: skip
+            await sleep(delay)
+    message = (
+        f"start-up gave up after {policy.attempts} attempt(s) reading {what}: "
+        f"last error {_err(last) if last else 'none'}"
+    )
+    log.error("%s", message)
+    raise StartupError(message) from last
+
+
+def _err(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _open_orders_everywhere(exchange: Exchange, known: Sequence[str]) -> list[Order]:
+    """Every market (``()``), plus the known symbols asked by name.
+
+    The second read costs one request at start-up and keeps an adapter that
+    predates the "``()`` means every market" rule from hiding our orders.
+    """
+    found = {o.client_order_id: o for o in await exchange.open_orders(())}
+    if known:
+        found.update((o.client_order_id, o) for o in await exchange.open_orders(known))
+    return [o for o in found.values() if o.is_open]
+
+
+async def _cancel_ids(
+    exchange: Exchange,
+    audit: AuditSink,
+    symbol: str,
+    ids: Sequence[int],
+    *,
+    cycle: int,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]],
+) -> tuple[bool, int]:
+    """Cancel exactly these orders (others on the symbol stay) and confirm they are gone."""
+    _append(
+        audit, AuditEvent(clock(), A.CANCEL_INTENT, cycle, symbol, {"client_order_ids": list(ids)})
+    )
+    left = set(ids)
+    cancelled = 0
+    error: str | None = None
+    for attempt in range(1, policy.attempts + 1):
+        for cid in sorted(left):
+            try:
+                cancelled += int(await exchange.cancel_order(symbol, cid))
+            except STARTUP_RETRIES as exc:
+                error = _err(exc)  # maybe applied anyway: the read below tells
+        try:
+            still = {o.client_order_id for o in await exchange.open_orders([symbol]) if o.is_open}
+        except STARTUP_RETRIES as exc:
+            error = _err(exc)
+        else:
+            left &= still
+            error = None if not left else f"{len(left)} order(s) still open"
+            if not left:
+                break
+        if attempt < policy.attempts:
+            await sleep(policy.delay(attempt))
+    confirmed = not left
+    _append(
+        audit,
+        AuditEvent(
+            clock(), A.CANCEL_RESULT, cycle, symbol,
+            {"confirmed": confirmed, "cancelled": cancelled, "error": error},
+        ),
+    )  # fmt: skip
+    return confirmed, cancelled
+
+
+def _append(audit: AuditSink, event: AuditEvent) -> None:
+    try:
+        audit.append(event)
+    except AuditError:
+        raise
+    except Exception as exc:
+        raise AuditError(f"audit append failed: {_err(exc)}") from exc
+
+
+def _load(
+    store: StateStore, audit: AuditSink, now: datetime, *, rebuild: bool
+) -> tuple[HedgeState, bool]:
+    try:
+        loaded = store.load()
+    except StateCorruptError:
+        if not rebuild:
+            raise
+        loaded = None
+    if loaded is None:
+        return state_from_audit(audit.events(), now), True
+    logged = last_audit_cycle(audit)
+    if logged > loaded.cycle:
+        loaded = attrs.evolve(loaded, cycle=logged)
+    return loaded, False
 
 
 async def reconcile(
@@ -134,40 +330,46 @@ async def reconcile(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    retry: RetryPolicy | None = None,
 ) -> ReconcileReport:
-    """Bring local state in line with the venue; save it; audit what was done."""
-    now = clock()
-    rebuilt = False
-    try:
-        loaded = store.load()
-    except StateCorruptError:
-        if not rebuild:
-            raise
-        loaded = None
-    if loaded is None:
-        loaded = state_from_audit(audit.events(), now)
-        rebuilt = True
-    else:
-        logged = last_audit_cycle(audit)
-        if logged > loaded.cycle:
-            loaded = attrs.evolve(loaded, cycle=logged)
-    symbols = sorted(set(config.symbols) | set(loaded.symbols))
-    orders = await exchange.open_orders(symbols) if symbols else []
-    plan = plan_reconcile(loaded, orders)
+    """Bring local state in line with the venue; save it; audit what was done.
+
+    ``policy`` bounds each cancel's confirmation; ``retry`` the start-up
+    reads (default :func:`startup_policy`: ``config.startup_retry_attempts``
+    attempts with backoff, then ``StartupError``). ``monotonic`` is kept for
+    callers of the earlier signature.
+    """
+    del monotonic  # the bounds here count attempts, not seconds
+    state, rebuilt = _load(store, audit, clock(), rebuild=rebuild)
+    known = sorted(set(config.symbols) | set(state.symbols))
+    orders, attempts = await read_with_retries(
+        "open orders", lambda: _open_orders_everywhere(exchange, known),
+        policy=retry or startup_policy(config), sleep=sleep,
+    )  # fmt: skip
+    # MERGE(core-cycle): resolve the state's pending unknown orders here (look
+    # each up by client id with exchange.get_orders and audit the resolution:
+    # filled / open / never arrived) before planning, so an unknown that
+    # turned out open is adopted rather than cancelled.
+    legacy = known if LEGACY_IDS_ON_KNOWN_SYMBOLS else ()
+    plan = plan_reconcile(state, orders, namespace=config.namespace, legacy_symbols=legacy)
+    for symbol, ids in sorted(plan.foreign.items()):
+        log.info(
+            "reconcile: leaving %d order(s) of another namespace on %s alone", len(ids), symbol
+        )
     state = plan.state
     cancelled: dict[str, int] = {}
     unconfirmed: list[str] = []
-    for symbol in plan.cancel_symbols:
-        res = await cancel_symbol_orders(
-            exchange, audit, symbol, cycle=state.cycle, now=clock,
-            policy=policy or RetryPolicy(), sleep=sleep, monotonic=monotonic,
+    for symbol, ids in sorted(plan.cancel.items()):
+        confirmed, n = await _cancel_ids(
+            exchange, audit, symbol, ids, cycle=state.cycle, clock=clock,
+            policy=policy or RetryPolicy(), sleep=sleep,
         )  # fmt: skip
-        if res.confirmed:
-            cancelled[symbol] = res.cancelled
-            state = state.with_symbols({symbol: after_cancel(state.symbol(symbol), confirmed=True)})
+        if confirmed:
+            cancelled[symbol] = n
         else:
             unconfirmed.append(symbol)
-    audit.append(
+    _append(
+        audit,
         AuditEvent(
             at=clock(),
             kind=A.RECONCILE,
@@ -179,10 +381,13 @@ async def reconcile(
                 "cancelled": cancelled,
                 "unconfirmed": unconfirmed,
                 "forgotten": dict(plan.forgotten),
+                "foreign": {s: list(ids) for s, ids in plan.foreign.items()},
+                "attempts": attempts,
             },
-        )
+        ),
     )
     store.save(state)
     return ReconcileReport(
-        state, rebuilt, plan.adopted, cancelled, tuple(unconfirmed), plan.forgotten
-    )
+        state, rebuilt, plan.adopted, cancelled, tuple(unconfirmed), plan.forgotten,
+        plan.foreign, attempts,
+    )  # fmt: skip

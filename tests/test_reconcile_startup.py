@@ -1,0 +1,106 @@
+"""Start-up reconciliation: every market, our namespace only, bounded retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from test_hedger import Clock, flaky
+from xlp_adapters.audit import MemoryAuditSink
+from xlp_adapters.stores import MemoryStateStore
+from xlp_core import audit as A
+from xlp_core.audit import AuditEvent
+from xlp_core.config import HedgeConfig
+from xlp_core.errors import StartupError
+from xlp_core.execution import NO_WAIT
+from xlp_core.ids import order_id
+from xlp_core.models import OrderRequest, OrderType, Side
+from xlp_core.reconcile import CycleIndexedLog, last_audit_cycle, reconcile
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+CONFIG = HedgeConfig.from_mapping({"pools": {"JLP": 1000.0}, "namespace": "bot-a"})
+
+
+def limit(cid: int, symbol: str) -> OrderRequest:
+    return OrderRequest(cid, symbol, Side.SELL, OrderType.LIMIT, 1.0, 200.0)
+
+
+async def no_sleep(delays: list[float], seconds: float) -> None:
+    delays.append(seconds)
+
+
+async def test_a_first_cycle_crash_on_an_unconfigured_symbol_is_found_and_cancelled() -> None:
+    clock = Clock()
+    venue = flaky(clock)
+    venue.set_prices({"SOL": 100.0, "ETH": 3000.0})
+    ours, theirs = order_id("bot-a", 1), order_id("bot-b", 1)
+    await venue.place_order(limit(ours, "SOL"))  # never reached the (empty) state
+    await venue.place_order(limit(theirs, "SOL"))  # another bot on the same account
+    await venue.place_order(
+        OrderRequest(theirs + 1, "ETH", Side.SELL, OrderType.LIMIT, 1.0, 4000.0)
+    )
+    audit = MemoryAuditSink()
+    rec = await reconcile(
+        exchange=venue, store=MemoryStateStore(), audit=audit, config=CONFIG, clock=clock,
+        policy=NO_WAIT,
+    )  # fmt: skip
+    assert rec.cancelled == {"SOL": 1}
+    assert rec.foreign == {"ETH": (theirs + 1,), "SOL": (theirs,)}
+    left = {o.client_order_id for o in venue.all_orders() if o.status.is_open}
+    assert left == {theirs, theirs + 1}
+    kinds = [e.kind for e in audit.events()]
+    assert kinds == [A.CANCEL_INTENT, A.CANCEL_RESULT, A.RECONCILE]
+
+
+async def test_transient_errors_at_start_up_are_retried(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    venue = flaky(clock)
+    venue.open_order_failures = 3
+    delays: list[float] = []
+    with caplog.at_level(logging.WARNING, logger="xlp_core.reconcile"):
+        rec = await reconcile(
+            exchange=venue, store=MemoryStateStore(), audit=MemoryAuditSink(), config=CONFIG,
+            clock=clock, sleep=lambda s: no_sleep(delays, s),
+        )  # fmt: skip
+    assert rec.attempts == 4
+    assert delays == [0.5, 1.0, 2.0]  # backoff
+    assert sum("retrying" in r.getMessage() for r in caplog.records) == 3
+
+
+async def test_start_up_gives_up_after_the_bound(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    venue = flaky(clock)
+    venue.open_order_failures = 100
+    store = MemoryStateStore()
+    with (
+        caplog.at_level(logging.WARNING, logger="xlp_core.reconcile"),
+        pytest.raises(StartupError, match=r"after 5 attempt\(s\).*HTTP 500") as err,
+    ):
+        await reconcile(
+            exchange=venue, store=store, audit=MemoryAuditSink(), config=CONFIG, clock=clock,
+            sleep=lambda s: no_sleep([], s),
+        )  # fmt: skip
+    assert "\n" not in str(err.value)
+    assert [r.levelname for r in caplog.records][-1] == "ERROR"
+    assert store.load() is None  # nothing saved from a half-done start-up
+
+
+class IndexedLog(MemoryAuditSink):
+    def last_cycle(self) -> int:
+        return 42
+
+    def events(self) -> Iterator[AuditEvent]:
+        raise AssertionError("an indexed log is not scanned")
+
+
+def test_last_audit_cycle_uses_the_index_when_there_is_one() -> None:
+    indexed = IndexedLog()
+    assert isinstance(indexed, CycleIndexedLog)
+    assert last_audit_cycle(indexed) == 42
+    plain = MemoryAuditSink()
+    plain.append(AuditEvent(T0, A.CYCLE_END, 7))
+    assert not isinstance(plain, CycleIndexedLog)
+    assert last_audit_cycle(plain) == 7
