@@ -59,10 +59,10 @@ class TakerBandStrategy:
             side,
             abs(state.offset) * self.share,
             cap,
-            obs.price,
-            abs(state.offset),
-            obs.rules,
-            self.params.min_order_notional,
+            reference_price=obs.price,
+            max_size=abs(state.offset),
+            rules=obs.rules,
+            min_notional=self.params.min_order_notional,
         )
         if sized is not None:
             actions.append(

@@ -83,6 +83,8 @@ class VenueServer:
             if method == "place_order":
                 r = dict(args["request"])
                 r["side"], r["order_type"] = Side(r["side"]), OrderType(r["order_type"])
+                if r.get("expires_at"):
+                    r["expires_at"] = datetime.fromisoformat(r["expires_at"])
                 result: Any = order_to_json(asyncio.run(p.place_order(OrderRequest(**r))))
             elif method in ("open_orders",):
                 result = [order_to_json(o) for o in asyncio.run(p.open_orders(args["symbols"]))]
@@ -162,6 +164,8 @@ class RemoteExchange(ExchangeDefaults):
     async def place_order(self, request: OrderRequest) -> Order:
         r = attrs.asdict(request)
         r["side"], r["order_type"] = str(request.side), str(request.order_type)
+        if request.expires_at is not None:
+            r["expires_at"] = request.expires_at.isoformat()
         return order_from_json(await self._call("place_order", request=r))
 
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:

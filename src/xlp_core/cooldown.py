@@ -40,6 +40,6 @@ def cooldown_status(
         return CooldownStatus.CANCEL_ONLY
     if zone == MAX_ZONE:
         return CooldownStatus.NORMAL
-    if reference_zone is None or reference_zone == MAX_ZONE or zone > reference_zone:
+    if reference_zone is None or zone > reference_zone:
         return CooldownStatus.RE_ORDER
     return CooldownStatus.HOLD

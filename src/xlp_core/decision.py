@@ -109,6 +109,9 @@ class Action:
     size: float = 0.0
     price: float | None = None
     zone: int | None = None
+    opening: bool = False
+    """Set by a strategy that means to *grow* the exposure; the shell refuses
+    a wrong-way order otherwise (see :mod:`xlp_core.cycle`)."""
 
 
 @attrs.frozen
@@ -207,7 +210,13 @@ def _limit_action(
         params.max_limit_deviation_pct,
     )
     sized = fit_to_market(
-        side, wanted, price, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+        side,
+        wanted,
+        price,
+        reference_price=obs.price,
+        max_size=abs(state.offset),
+        rules=obs.rules,
+        min_notional=params.min_order_notional,
     )
     if sized is None:
         return None
@@ -231,7 +240,13 @@ def _market_action(
     slip = params.market_slippage_pct / 100.0
     cap = obs.price * (1.0 + slip) if side is Side.BUY else obs.price * (1.0 - slip)
     sized = fit_to_market(
-        side, wanted, cap, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+        side,
+        wanted,
+        cap,
+        reference_price=obs.price,
+        max_size=abs(state.offset),
+        rules=obs.rules,
+        min_notional=params.min_order_notional,
     )
     if sized is None:
         return None
