@@ -312,7 +312,7 @@ def run_fast(
             if abs(since - cooldown_s) <= _TIMER_MARGIN_S:
                 return False
             fz = leg.fill_zone
-            if since < cooldown_s and fz is not None and zone <= fz:
+            if since < cooldown_s and fz is not None and fz != MAX_ZONE and zone <= fz:
                 return True  # cooldown hold
         # The strategy would try a limit order; it does nothing if none fits.
         side = side_for(offset)
