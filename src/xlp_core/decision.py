@@ -155,19 +155,20 @@ def position_tolerance(position: float, rules: MarketRules | None) -> float:
 
 def observe(prev: SymbolState, obs: Observation, now: datetime, params: DecisionParams) -> Observed:
     """Fold the venue's report into the state: fills, vanished orders, offset."""
-    state = prev
     fill = False
+    last_fill_at, fill_zone = prev.last_fill_at, prev.fill_zone
     if prev.exchange_position is not None:
         moved = abs(obs.exchange_position - prev.exchange_position)
         if moved > position_tolerance(obs.exchange_position, obs.rules):
             fill = True
-            state = attrs.evolve(state, last_fill_at=now, fill_zone=prev.zone)
+            last_fill_at, fill_zone = now, prev.zone
 
+    order_id, order_zone, order_placed_at = prev.order_id, prev.order_zone, prev.order_placed_at
     vanished = False
-    if state.order_id is not None and state.order_id not in obs.open_order_ids:
+    if order_id is not None and order_id not in obs.open_order_ids:
         vanished = True
-        state = attrs.evolve(state, order_id=None, order_zone=None, order_placed_at=None)
-    strays = tuple(i for i in obs.open_order_ids if i != state.order_id)
+        order_id = order_zone = order_placed_at = None
+    strays = tuple(i for i in obs.open_order_ids if i != order_id) if obs.open_order_ids else ()
 
     update = update_offset_and_cost(
         obs.ideal,
@@ -178,11 +179,19 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
     )
     offset_usd = update.offset * obs.price
     zone = zone_for(offset_usd, params.thresholds)
-    state = attrs.evolve(
-        state,
+    # One constructor call instead of several evolve()s: this runs for every
+    # symbol in every cycle.
+    state = SymbolState(
         offset=update.offset,
         cost_basis=update.cost_basis,
         exchange_position=obs.exchange_position,
+        last_fill_at=last_fill_at,
+        order_zone=order_zone,
+        order_id=order_id,
+        order_placed_at=order_placed_at,
+        last_alert_at=prev.last_alert_at,
+        zone=prev.zone,
+        fill_zone=fill_zone,
     )
     return Observed(
         state=state,
@@ -331,7 +340,10 @@ def decide(observed: Observed, obs: Observation, now: datetime, params: Decision
 
 def finish_cycle(decision: Decision) -> SymbolState:
     """The state to carry forward when no action changed it: remember this zone."""
-    return attrs.evolve(decision.state, zone=decision.observed.zone)
+    state = decision.state
+    if state.zone == decision.observed.zone:
+        return state
+    return attrs.evolve(state, zone=decision.observed.zone)
 
 
 # --- transitions after execution -------------------------------------------
