@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -159,12 +160,8 @@ async def main() -> None:
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     args = ap.parse_args()
     baseline = old_cycle()
-    try:
-        import xlp_adapters.journal  # type: ignore[import-not-found]  # noqa: F401
-
-        sqlite_kind = "SqliteJournal"
-    except ImportError:
-        sqlite_kind = "SqliteStateStore+SqliteAuditSink"
+    has_journal = importlib.util.find_spec("xlp_adapters.journal") is not None
+    sqlite_kind = "SqliteJournal" if has_journal else "SqliteStateStore+SqliteAuditSink"
     print(f"idle cycle, {args.cycles} cycles each; sqlite = {sqlite_kind}")
     print(f"baseline: {'run_hedge_cycle at ' + BASELINE if baseline else 'issue baseline'}")
     cols = ("store", "N", "RTT ms", "new ms", "base ms", "new xRTT", "base xRTT")
