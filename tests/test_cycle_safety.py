@@ -31,7 +31,7 @@ from xlp_core.decision import (
     observe,
 )
 from xlp_core.errors import AuditError, OrderOutcomeUnknownError, StateError, XlpError
-from xlp_core.execution import NO_WAIT, resolve_unknowns
+from xlp_core.execution import NO_WAIT, pending_from_audit, resolve_unknowns
 from xlp_core.models import MarketRules, Order, OrderRequest, PoolSnapshot, Side
 from xlp_core.ports import AuditSink, Exchange, ExchangeDefaults, PlaceOutcome, StateStore
 from xlp_core.state import HedgeState, SymbolState
@@ -531,3 +531,72 @@ async def test_failed_state_save_logs_error(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.ERROR, logger="xlp_core.cycle"), pytest.raises(StateError):
         await run(ex, Pool({"SOL": 0.1}), store, audit, clock)
     assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+async def test_intents_without_results_become_unknowns_and_resolve() -> None:
+    clock = Clock()
+    ex, store, audit = paper(clock), MemoryStateStore(), MemoryAuditSink()
+    await run(ex, Pool({"SOL": 0.102}), store, audit, clock)
+    (order,) = ex.all_orders()
+    # A crash between the send and the cycle's commit: the result never logged.
+    logged = [e for e in audit.events() if e.kind != A.ORDER_RESULT]
+    (pending,) = pending_from_audit(logged)
+    assert (pending.client_order_id, pending.symbol, pending.side) == (
+        order.client_order_id, "SOL", "sell",
+    )  # fmt: skip
+    state, events = await resolve_unknowns(
+        ex, HedgeState(unknowns=(pending,)), cycle=2, at=clock.now
+    )
+    assert [e.data["resolution"] for e in events] == ["open"]
+    assert state.symbol("SOL").order_id == order.client_order_id
+
+
+class CountingJournal(MemoryStateStore):
+    """State and audit in one object; counts durable writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sink = MemoryAuditSink()
+        self.appends = self.commits = 0
+
+    def append(self, event: AuditEvent) -> None:
+        self.appends += 1
+        self.sink.append(event)
+
+    def append_many(self, events: Sequence[AuditEvent]) -> None:
+        self.appends += 1
+        self.sink.append_many(events)
+
+    def events(self) -> Iterator[AuditEvent]:
+        return self.sink.events()
+
+    def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None:
+        self.commits += 1
+        self.sink.append_many(events)
+        self.save(state)
+
+
+async def test_one_durable_write_per_idle_cycle_two_with_orders() -> None:
+    clock = Clock()
+    ex, journal = paper(clock), CountingJournal()
+    await run(ex, Pool({"SOL": 0.1}), journal, journal, clock)
+    assert (journal.appends, journal.commits, journal.saves) == (0, 1, 1)
+    kinds = [e.kind for e in journal.events()]
+    assert kinds == [A.CYCLE_START, A.DECISIONS, A.CYCLE_END]
+    clock.now += timedelta(minutes=1)
+    r = await run(ex, Pool({"SOL": 0.102}), journal, journal, clock)
+    assert r.orders_sent == 1
+    assert (journal.appends, journal.commits) == (1, 2)  # the write-ahead + the commit
+    (decisions,) = [e for e in journal.events() if e.kind == A.DECISIONS and e.cycle == 2]
+    assert [s for _, s, _ in A.decision_records([decisions])] == ["SOL"]
+    req = next(o for o in ex.all_orders())
+    assert req.client_order_id == r.symbols["SOL"].actions[0].client_order_id
+
+
+async def test_limit_orders_expire_after_timeout_times_multiple() -> None:
+    clock = Clock()
+    ex, store, audit = paper(clock), MemoryStateStore(), MemoryAuditSink()
+    await run(ex, Pool({"SOL": 0.102}), store, audit, clock)
+    (intent,) = [e for e in audit.events() if e.kind == A.ORDER_INTENT]
+    expiry = timedelta(minutes=CONFIG.order_timeout_minutes * CONFIG.order_expiry_multiple)
+    assert intent.data["expires_at"] == (T0 + expiry).isoformat()

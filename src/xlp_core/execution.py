@@ -26,7 +26,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -513,3 +513,37 @@ async def resolve_unknowns(
         log.warning("unknown-order lookup failed: %s", _err(exc))
         return state, []
     return apply_lookups(state, found, cycle=cycle, at=at)
+
+
+def pending_from_audit(events: Iterable[AuditEvent]) -> tuple[PendingOrder, ...]:
+    """Orders written ahead whose outcome the log never recorded (crash mid-cycle).
+
+    Start-up reconciliation adds them to ``HedgeState.unknowns`` (skipping
+    ids already there) and calls :func:`resolve_unknowns`, so the log ends
+    with each one's ``order_resolved`` record.
+    """
+    intents: dict[int, AuditEvent] = {}
+    for ev in events:
+        cid = ev.data.get("client_order_id")
+        if not isinstance(cid, int):
+            continue
+        if ev.kind == A.ORDER_INTENT:
+            intents[cid] = ev
+        elif ev.kind in (A.ORDER_RESULT, A.ORDER_RESOLVED):
+            intents.pop(cid, None)
+    out: list[PendingOrder] = []
+    for cid, ev in intents.items():
+        d = ev.data
+        size, price = d.get("size"), d.get("price")
+        out.append(
+            PendingOrder(
+                symbol=ev.symbol or "",
+                client_order_id=cid,
+                side=str(d.get("side", "")),
+                size=float(size) if isinstance(size, int | float) else 0.0,
+                price=float(price) if isinstance(price, int | float) else None,
+                order_type=str(d.get("type", "limit")),
+                since=ev.at,
+            )
+        )
+    return tuple(out)
