@@ -118,7 +118,8 @@ def stores(kind: str, tmp: Path) -> tuple[Any, Any]:
 
 async def measure(
     cycle_fn: Callable[..., Any], n: int, rtt: float, kind: str, cycles: int, tmp: Path
-) -> float:
+) -> tuple[float, float]:
+    """Mean wall and CPU seconds per cycle (CPU: this process only, robust to load)."""
     symbols = [f"S{i:02d}" for i in range(n)]
     rules = {s: MarketRules(s, 0.001, 0.01, min_notional=10.0) for s in symbols}
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,22 +137,23 @@ async def measure(
     config = HedgeConfig.from_mapping({"pools": {"BENCH": 1000.0}, "symbols": symbols})
     store, audit = stores(kind, tmp)
     pool = StaticPool(symbols, rtt)
-    elapsed = 0.0
+    elapsed = cpu = 0.0
     try:
         for i in range(cycles + 2):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             await cycle_fn(
                 exchange=exchange, pools=[pool], store=store, audit=audit, config=config,
                 clock=clock, policy=NO_WAIT,
             )  # fmt: skip
             if i >= 2:  # warm-up
                 elapsed += time.perf_counter() - t0
+                cpu += time.process_time() - c0
             now += timedelta(minutes=1)
     finally:
         store.close()
         if audit is not store:
             audit.close()
-    return elapsed / cycles
+    return elapsed / cycles, cpu / cycles
 
 
 async def main() -> None:
@@ -164,8 +166,18 @@ async def main() -> None:
     sqlite_kind = "SqliteJournal" if has_journal else "SqliteStateStore+SqliteAuditSink"
     print(f"idle cycle, {args.cycles} cycles each; sqlite = {sqlite_kind}")
     print(f"baseline: {'run_hedge_cycle at ' + BASELINE if baseline else 'issue baseline'}")
-    cols = ("store", "N", "RTT ms", "new ms", "base ms", "new xRTT", "base xRTT")
-    widths = (7, 3, 6, 8, 8, 9, 10)
+    cols = (
+        "store",
+        "N",
+        "RTT ms",
+        "new ms",
+        "new cpu",
+        "base ms",
+        "base cpu",
+        "new xRTT",
+        "base xRTT",
+    )
+    widths = (7, 3, 6, 8, 8, 8, 8, 9, 10)
     print(" ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)))
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -176,18 +188,23 @@ async def main() -> None:
                     sub = tmp / f"{kind}-{n}-{rtt_ms}"
                     (sub / "new").mkdir(parents=True)
                     (sub / "old").mkdir()
-                    new = await measure(run_hedge_cycle, n, rtt, kind, args.cycles, sub / "new")
+                    new, new_cpu = await measure(
+                        run_hedge_cycle, n, rtt, kind, args.cycles, sub / "new"
+                    )
                     if baseline is not None:
-                        old = await measure(baseline, n, rtt, kind, args.cycles, sub / "old")
-                        old_s = f"{old * 1000:8.2f}"
+                        old, old_cpu = await measure(
+                            baseline, n, rtt, kind, args.cycles, sub / "old"
+                        )
+                        old_s = f"{old * 1000:8.2f} {old_cpu * 1000:8.2f}"
                         old_x = f"{old / rtt:10.2f}" if rtt else f"{'-':>10}"
                     else:
-                        old_s = f"{'-':>8}"
+                        old_s = f"{'-':>8} {'-':>8}"
                         issue = ISSUE_BASELINE.get(n) if kind == "sqlite" and rtt_ms == 20 else None
                         old_x = f"{issue:10.2f}" if issue else f"{'-':>10}"
                     new_x = f"{new / rtt:9.2f}" if rtt else f"{'-':>9}"
                     print(
-                        f"{kind:>7} {n:>3} {rtt_ms:>6.0f} {new * 1000:8.2f} {old_s} {new_x} {old_x}"
+                        f"{kind:>7} {n:>3} {rtt_ms:>6.0f} {new * 1000:8.2f} {new_cpu * 1000:8.2f}"
+                        f" {old_s} {new_x} {old_x}"
                     )
     print(f"issue baseline (sqlite, 20 ms): {ISSUE_BASELINE} x RTT; target <= 1.2 x RTT")
 

@@ -87,10 +87,21 @@ class Observation:
     rules: MarketRules | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_finite(self.ideal, f"{self.symbol} ideal hedge")
-        check_finite(self.exchange_position, f"{self.symbol} position")
-        check_finite(self.initial_offset, f"{self.symbol} initial offset")
-        check_price(self.price, f"{self.symbol} price")
+        # Built for every symbol every cycle: messages are formatted only on failure.
+        ideal, pos, init, price = self.ideal, self.exchange_position, self.initial_offset, self.price
+        if (
+            type(ideal) is float
+            and type(pos) is float
+            and type(init) is float
+            and type(price) is float
+            and math.isfinite(ideal + pos + init)
+            and 0 < price < math.inf
+        ):
+            return
+        check_finite(ideal, f"{self.symbol} ideal hedge")
+        check_finite(pos, f"{self.symbol} position")
+        check_finite(init, f"{self.symbol} initial offset")
+        check_price(price, f"{self.symbol} price")
 
 
 class ActionKind(enum.StrEnum):
