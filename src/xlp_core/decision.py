@@ -88,7 +88,8 @@ class Observation:
 
     def __attrs_post_init__(self) -> None:
         # Built for every symbol every cycle: messages are formatted only on failure.
-        ideal, pos, init, price = self.ideal, self.exchange_position, self.initial_offset, self.price
+        ideal, pos, init = self.ideal, self.exchange_position, self.initial_offset
+        price = self.price
         if (
             type(ideal) is float
             and type(pos) is float
