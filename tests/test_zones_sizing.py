@@ -168,3 +168,10 @@ def test_fit_to_market_returns_order_or_none_or_typed_error(
     if sized is not None:
         assert sized.size > 0
         assert math.isfinite(sized.size)
+
+
+def test_minimum_unreachable_at_a_denormal_price_gives_none() -> None:
+    rules = MarketRules("X", 1e-5, 1e-6)
+    with pytest.raises(InvalidInputError):
+        fit_to_market(Side.BUY, math.inf, None, **kw(5e-324, 0.0, rules, 1.0))
+    assert fit_to_market(Side.BUY, 1.0, None, **kw(5e-324, 0.0, rules, 1.0)) is None

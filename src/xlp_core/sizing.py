@@ -90,6 +90,8 @@ def fit_to_market(
     if size * value_price < venue_min:
         size = venue_min / value_price
         bumped = True
+        if not math.isfinite(size):
+            return None  # a minimum no finite size reaches at this price
     if rules is None:
         size = min(size, max_size)
     else:
@@ -98,6 +100,8 @@ def fit_to_market(
             bumped = True
         cap = rules.round_size(max_size)
         steps = size / rules.size_increment
+        if not math.isfinite(steps):
+            return None  # absurd size: no order
         size = math.floor(steps + 1e-9) * rules.size_increment
         if size * value_price < venue_min * tolerance or size < rules.min_size:
             size = math.ceil(steps - 1e-9) * rules.size_increment  # up: rounding cost the minimum
