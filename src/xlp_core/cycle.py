@@ -406,7 +406,7 @@ async def run_hedge_cycle(
         append_events(audit, [*events, *intents])  # raises: nothing is sent
         events.clear()
         for r in requests:
-            note_issued(namespace, serial_of(r.client_order_id))
+            note_issued(namespace, serial_of(r.client_order_id), id(audit))
 
     # --- 7. send all orders ------------------------------------------------
     unknowns = list(state.unknowns)

@@ -73,36 +73,41 @@ def next_serial(serial: int) -> int:
     return serial % MAX_SERIAL + 1
 
 
-# Highest serial written ahead by this process, per namespace: a cycle whose
-# state save failed must not make the next cycle reuse its serials.
-_ISSUED: dict[str, int] = {}
-
-
-def note_issued(namespace: str, serial: int) -> None:
-    """Remember that ``serial`` was written ahead (durable) in this process."""
-    if serial > _ISSUED.get(namespace, 0):
-        _ISSUED[namespace] = serial
-
-
-def issued_high_water(namespace: str) -> int:
-    """The highest serial this process wrote ahead for ``namespace`` (0: none)."""
-    return _ISSUED.get(namespace, 0)
-
-
+# Highest serial written ahead by this process, per (namespace, audit sink):
+# a cycle whose state save failed must not make the next cycle reuse its
+# serials. Keyed by sink too, so independent runs in one process (backtests)
+# stay reproducible; a sink seen for the first time is scanned instead.
+_ISSUED: dict[tuple[str, int], int] = {}
 _SCANNED: set[tuple[str, int]] = set()
 
 
-def serial_floor(namespace: str, audit_events: Callable[[], Iterable[AuditEvent]], key: int) -> int:
-    """The highest serial this process knows to be used (scans the log once per sink).
+def note_issued(namespace: str, serial: int, sink: int = 0) -> None:
+    """Remember that ``serial`` was written ahead (durable) in this process."""
+    key = (namespace, sink)
+    if serial > _ISSUED.get(key, 0):
+        _ISSUED[key] = serial
 
-    The first cycle of a process reads the audit log once (``key`` names the
-    sink), so a crash between an order's write-ahead record and the state
-    save can never make a restarted process reuse that order's id.
+
+def issued_high_water(namespace: str, sink: int = 0) -> int:
+    """The highest serial this process wrote ahead for ``namespace`` (0: none)."""
+    return _ISSUED.get((namespace, sink), 0)
+
+
+def serial_floor(
+    namespace: str, audit_events: Callable[[], Iterable[AuditEvent]], sink: int
+) -> int:
+    """The highest serial known to be used with this sink (its log is read once).
+
+    The first cycle with orders in a process reads the audit log once
+    (``sink`` identifies the sink, e.g. ``id(audit)``), so a crash between an
+    order's write-ahead record and the state save never makes a restarted
+    process reuse that order's id; later cycles use what this process wrote.
     """
-    if (namespace, key) not in _SCANNED:
-        note_issued(namespace, highest_logged_serial(audit_events(), namespace))
-        _SCANNED.add((namespace, key))
-    return issued_high_water(namespace)
+    key = (namespace, sink)
+    if key not in _SCANNED:
+        note_issued(namespace, highest_logged_serial(audit_events(), namespace), sink)
+        _SCANNED.add(key)
+    return issued_high_water(namespace, sink)
 
 
 def highest_logged_serial(events: Iterable[AuditEvent], namespace: str) -> int:
