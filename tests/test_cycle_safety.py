@@ -600,3 +600,20 @@ async def test_limit_orders_expire_after_timeout_times_multiple() -> None:
     (intent,) = [e for e in audit.events() if e.kind == A.ORDER_INTENT]
     expiry = timedelta(minutes=CONFIG.order_timeout_minutes * CONFIG.order_expiry_multiple)
     assert intent.data["expires_at"] == (T0 + expiry).isoformat()
+
+
+def test_state_round_trips_serial_and_unknowns_and_rejects_bad_ones() -> None:
+    from xlp_core.errors import StateCorruptError
+    from xlp_core.state import PendingOrder, state_from_dict, state_to_dict
+
+    pending = PendingOrder("SOL", 12345, "sell", 0.8, 150.3, "limit", 4, T0, 1)
+    state = HedgeState(cycle=3, next_serial=99, unknowns=(pending,))
+    assert state_from_dict(state_to_dict(state)) == state
+    bads: list[dict[str, object]] = [
+        {"next_serial": -1},
+        {"unknowns": {}},
+        {"unknowns": [{"symbol": "SOL"}]},
+    ]
+    for bad in bads:
+        with pytest.raises(StateCorruptError):
+            state_from_dict({**state_to_dict(state), **bad})
