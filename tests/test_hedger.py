@@ -30,7 +30,7 @@ from xlp_core.errors import (
 from xlp_core.execution import NO_WAIT
 from xlp_core.hedger import Hedger
 from xlp_core.models import Order, OrderRequest, Side
-from xlp_core.ports import Notice
+from xlp_core.ports import Notice, PlaceOutcome
 from xlp_core.safety import wrap_exchange
 from xlp_core.state import SymbolState
 
@@ -305,6 +305,15 @@ class LostReplies(FlakyVenue):
 
     async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
         return None
+
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        return [
+            PlaceOutcome(r, error=OrderOutcomeUnknownError("timeout after send", r.client_order_id))
+            for r in requests
+        ]
+
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        return {}
 
 
 async def test_an_unknown_order_outcome_is_noticed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
+import attrs
 import pytest
 
 from xlp_core import audit as A
@@ -22,10 +23,12 @@ from xlp_core.execution import (
     SubmitOutcome,
     SubmitResult,
     cancel_symbol_orders,
+    intent_event,
+    place_batch,
     submit_order,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
-from xlp_core.ports import ExchangeDefaults
+from xlp_core.ports import ExchangeDefaults, PlaceOutcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(attempts=3, initial_delay=0.5, max_delay=1.0, jitter=0.0, total_timeout=5.0)
@@ -228,3 +231,32 @@ async def test_cancel_confirmed_and_unconfirmed() -> None:
     assert res.error is not None
     assert audit.items[-1].kind == A.CANCEL_RESULT
     assert audit.items[-1].data["confirmed"] is False
+
+
+class CountingVenue(Venue):
+    def __init__(self, audit: ListAudit, script: Sequence[str] = ()) -> None:
+        super().__init__(audit, script)
+        self.batches: list[list[int]] = []
+        self.lookups = 0
+
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        self.batches.append([r.client_order_id for r in requests])
+        return await super().place_orders(requests)
+
+    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+        self.lookups += 1
+        return await super().get_orders(keys)
+
+
+async def test_batch_rounds_retry_429_with_same_id_and_look_up_ambiguous() -> None:
+    audit, ft = ListAudit(), FakeTime()
+    reqs = [attrs.evolve(REQ, client_order_id=cid) for cid in (1, 2, 3)]
+    audit.append_many([intent_event(r, cycle=1, at=T0) for r in reqs])
+    venue = CountingVenue(audit, ["429", "after", "reject"])
+    results = await place_batch(venue, reqs, policy=POLICY, sleep=ft.sleep, monotonic=ft.monotonic)
+    assert [r.outcome for r in results] == [
+        SubmitOutcome.ACCEPTED, SubmitOutcome.ACCEPTED, SubmitOutcome.REJECTED,
+    ]  # fmt: skip
+    assert venue.batches == [[1, 2, 3], [1]]  # one call per round; the retry keeps its id
+    assert venue.lookups == 1
+    assert [r.attempts for r in results] == [2, 1, 1]

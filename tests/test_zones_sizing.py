@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,17 @@ from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
 from xlp_core.zones import MAX_ZONE, Thresholds, zone_for
 
 T = Thresholds()
+
+
+def kw(
+    reference_price: float, max_size: float, rules: MarketRules | None, min_notional: float = 10
+) -> dict[str, Any]:
+    return {
+        "reference_price": reference_price,
+        "max_size": max_size,
+        "rules": rules,
+        "min_notional": min_notional,
+    }
 
 
 @pytest.mark.parametrize(
@@ -76,14 +88,14 @@ def test_limit_price_clamped_to_market_band() -> None:
 
 def test_fit_raises_to_minimum_and_rounds() -> None:
     rules = MarketRules("SOL", size_increment=0.001, price_increment=0.01, min_notional=10)
-    sized = fit_to_market(Side.SELL, 0.04, 150.305, 150, 0.1, rules, 10)
+    sized = fit_to_market(Side.SELL, 0.04, 150.305, **kw(150, 0.1, rules))
     assert sized is not None
     assert sized.bumped_to_minimum
     assert sized.size == pytest.approx(0.067)  # 10 / 150 rounded up to the increment
-    capped = fit_to_market(Side.SELL, 0.024, 150.305, 150, 0.0668, rules, 10)
+    capped = fit_to_market(Side.SELL, 0.024, 150.305, **kw(150, 0.0668, rules))
     assert capped is None  # meeting the minimum would over-trade the exposure
     assert sized.price == pytest.approx(150.31)  # sells round up (passive)
-    assert fit_to_market(Side.SELL, 0.01, 150, 150, 0.05, rules, 10) is None  # $7.5 total
+    assert fit_to_market(Side.SELL, 0.01, 150, **kw(150, 0.05, rules)) is None  # $7.5 total
 
 
 @given(
@@ -95,7 +107,7 @@ def test_fit_never_exceeds_exposure_or_goes_below_minimum(
     offset: float, price: float, min_notional: float
 ) -> None:
     rules = MarketRules("X", size_increment=1e-4, price_increment=1e-4)
-    sized = fit_to_market(Side.BUY, offset * 0.4, price, price, offset, rules, min_notional)
+    sized = fit_to_market(Side.BUY, offset * 0.4, price, **kw(price, offset, rules, min_notional))
     if sized is not None:
         assert sized.size <= offset + 1e-12
         assert sized.size * price >= min_notional * (1 - 1e-9)
@@ -105,7 +117,7 @@ def test_fit_never_exceeds_exposure_or_goes_below_minimum(
 def test_rounding_down_below_minimum_rounds_up_instead() -> None:
     # 0.003466 ETH is $10.04 at 2897; flooring to 0.0034 ($9.85) would lose the order.
     rules = MarketRules("ETH", size_increment=0.0001, price_increment=0.01, min_notional=10)
-    sized = fit_to_market(Side.SELL, 0.003466, None, 2897.0, 0.01, rules, 10)
+    sized = fit_to_market(Side.SELL, 0.003466, None, **kw(2897.0, 0.01, rules))
     assert sized is not None
     assert sized.size == pytest.approx(0.0035)
 
@@ -113,6 +125,53 @@ def test_rounding_down_below_minimum_rounds_up_instead() -> None:
 def test_minimum_checked_at_the_limit_price_for_buys() -> None:
     # A buy limit below the market is worth less at its own price: size for that.
     rules = MarketRules("SOL", size_increment=0.001, price_increment=0.01, min_notional=10)
-    sized = fit_to_market(Side.BUY, 0.01, 95.0, 100.0, 1.0, rules, 10)
+    sized = fit_to_market(Side.BUY, 0.01, 95.0, **kw(100.0, 1.0, rules))
     assert sized is not None
     assert sized.size * 95.0 >= 10
+
+
+def test_price_rounding_to_zero_ticks_gives_none_not_zero_division() -> None:
+    rules = MarketRules("X", 1.0, 0.01)
+    assert fit_to_market(Side.BUY, 400.0, 0.0095, **kw(0.01, 1000.0, rules)) is None
+
+
+def test_fit_to_market_is_keyword_only_past_three() -> None:
+    with pytest.raises(TypeError):
+        fit_to_market(Side.BUY, 1.0, 1.0, 1.0, 1.0, None, 10.0)  # type: ignore[call-arg]
+
+
+@given(
+    side=st.sampled_from(Side),
+    size=st.floats(allow_nan=True, allow_infinity=True),
+    price=st.none() | st.floats(allow_nan=True, allow_infinity=True),
+    ref=st.floats(allow_nan=True, allow_infinity=True),
+    max_size=st.floats(min_value=0, max_value=1e9),
+    tick=st.sampled_from([1e-6, 0.01, 1.0, 100.0]),
+    inc=st.sampled_from([1e-5, 0.001, 1.0]),
+    min_notional=st.floats(min_value=0, max_value=1e6),
+)
+def test_fit_to_market_returns_order_or_none_or_typed_error(
+    side: Side,
+    size: float,
+    price: float | None,
+    ref: float,
+    max_size: float,
+    tick: float,
+    inc: float,
+    min_notional: float,
+) -> None:
+    rules = MarketRules("X", inc, tick)
+    try:
+        sized = fit_to_market(side, size, price, **kw(ref, max_size, rules, min_notional))
+    except InvalidInputError:
+        return
+    if sized is not None:
+        assert sized.size > 0
+        assert math.isfinite(sized.size)
+
+
+def test_minimum_unreachable_at_a_denormal_price_gives_none() -> None:
+    rules = MarketRules("X", 1e-5, 1e-6)
+    with pytest.raises(InvalidInputError):
+        fit_to_market(Side.BUY, math.inf, None, **kw(5e-324, 0.0, rules, 1.0))
+    assert fit_to_market(Side.BUY, 1.0, None, **kw(5e-324, 0.0, rules, 1.0)) is None

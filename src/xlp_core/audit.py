@@ -8,7 +8,7 @@ was never recorded.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,6 +26,14 @@ ALERT: Final = "alert"
 ERROR: Final = "error"
 RECONCILE: Final = "reconcile"
 COST_REBASED: Final = "cost_rebased"
+DECISIONS: Final = "decisions"
+"""One per cycle: ``data["symbols"][symbol]`` holds what ``decision`` held per symbol."""
+ORDER_RESOLVED: Final = "order_resolved"
+"""A once-unknown order looked up: ``resolution`` is filled/open/cancelled/never_arrived."""
+ACTION_REFUSED: Final = "action_refused"
+"""The shell refused a strategy's action (``reason`` says why); nothing was sent."""
+CLOCK_JUMP: Final = "clock_jump"
+"""The wall clock moved away from the monotonic decision time by ``jump_s`` seconds."""
 
 JSONValue = Any  # what json.dumps accepts; kept loose on purpose
 
@@ -77,3 +85,23 @@ class AuditEvent:
         if not isinstance(data, dict):
             raise ValueError(f"'data' must be an object, got {type(data).__name__}")
         return cls(at=when, kind=kind, cycle=cycle, symbol=symbol, data=data)
+
+
+def decision_records(
+    events: Iterable[AuditEvent],
+) -> Iterator[tuple[AuditEvent, str, Mapping[str, Any]]]:
+    """Each per-symbol decision record, oldest first: ``(event, symbol, data)``.
+
+    Reads both the per-cycle ``decisions`` event and the older per-symbol
+    ``decision`` events, so a reader (e.g. rebuilding state from the log)
+    does not care which the writer used.
+    """
+    for ev in events:
+        if ev.kind == DECISION and ev.symbol is not None:
+            yield ev, ev.symbol, ev.data
+        elif ev.kind == DECISIONS:
+            per_symbol = ev.data.get("symbols")
+            if isinstance(per_symbol, dict):
+                for symbol, data in per_symbol.items():
+                    if isinstance(symbol, str) and isinstance(data, dict):
+                        yield ev, symbol, data

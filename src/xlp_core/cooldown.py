@@ -30,8 +30,10 @@ def cooldown_status(
 
     ``reference_zone`` is the zone of the live order, or the zone seen just
     before the fill when no order is live (comparing against the post-fill
-    zone always looks stable). Inside the window only a worsening exposure
-    trades; back within threshold cancels; anything else holds. The max zone
+    zone always looks stable). Inside the window only a zone worse than the
+    reference trades; back within threshold cancels; anything else holds. A
+    fill made above max followed by any lower zone is an improvement: hold.
+    No reference at all (e.g. after a restart) re-orders. The max zone itself
     never reaches here: its alert is not subject to cooldown.
     """
     if not in_cooldown(last_fill_at, now, cooldown):
@@ -40,6 +42,8 @@ def cooldown_status(
         return CooldownStatus.CANCEL_ONLY
     if zone == MAX_ZONE:
         return CooldownStatus.NORMAL
-    if reference_zone is None or reference_zone == MAX_ZONE or zone > reference_zone:
+    if reference_zone is None:
         return CooldownStatus.RE_ORDER
-    return CooldownStatus.HOLD
+    if reference_zone == MAX_ZONE or zone <= reference_zone:
+        return CooldownStatus.HOLD  # not worse (anything below max beats above max)
+    return CooldownStatus.RE_ORDER

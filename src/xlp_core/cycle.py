@@ -1,26 +1,49 @@
 """``run_hedge_cycle``: the imperative shell around the pure decision core.
 
-One linear async function, read top to bottom: load state, fetch everything
-concurrently, decide per symbol (pure), execute per symbol (symbols in
-parallel, actions within a symbol in order), save state once, report.
+One linear async function, read top to bottom:
 
-Safety rules it enforces:
+1. load the state; take the decision time (never earlier than the stored one);
+2. fetch pools, venue (prices, positions, open orders, rules) and the
+   still-unknown orders concurrently: one read each for every symbol;
+3. decide per symbol (pure; no task, no audit event per idle symbol: one
+   compact ``decisions`` event per cycle);
+4. validate every action (symbol, side, finite size and price, caps); a
+   refused action is audited and reported, never sent;
+5. cancel for every symbol that needs it with one ``cancel_orders`` and one
+   confirming ``open_orders`` read;
+6. write ahead all order intents (each with its durable serial) with one
+   ``append_many``: if that fails, nothing is sent;
+7. send all orders with one ``place_orders``, then follow up per order in
+   rounds (429 → same id again; ambiguous or duplicate → look up with
+   ``get_orders``, never resend blindly);
+8. one durable write for the rest of the cycle's events and the new state
+   (``Journal.commit`` when store and audit are one journal).
 
-* no complete picture, no orders: a failed position, price or open-order read
-  skips the symbols it concerns (never treated as 0);
-* every order goes through :func:`~xlp_core.execution.submit_order`, which
-  writes the intent to the audit log before sending it;
-* a new order is only placed after the cancel before it was confirmed;
-* per-order and per-cycle notional caps are checked here as well as by any
-  :mod:`xlp_core.safety` wrapper around the exchange.
+So an idle cycle costs one durable write and a cycle with orders two. There
+are no concurrent sends and durable writes: every send starts after the
+write-ahead record is durable and has finished before the final write, so a
+failed write stops the cycle before any further send (and raises).
+
+A crash between the send (7) and the final write (8) leaves intents without
+results in the log and the previous state on disk: the orders' serials are in
+the log (reconciliation moves ``next_serial`` past them with
+:func:`xlp_core.ids.highest_logged_serial`), an order resting on the book is
+not named by the state and gets cancelled by reconciliation, and a fill shows
+up as a position change in the next cycle. A failed final write within a
+process is covered the same way by :func:`xlp_core.ids.issued_high_water`.
+
+Unknown outcomes are kept in ``HedgeState.unknowns`` and looked up by client
+id every cycle until resolved (``order_resolved`` events).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
@@ -28,6 +51,7 @@ import attrs
 from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
 from xlp_core.config import HedgeConfig
+from xlp_core.cooldown import CooldownStatus
 from xlp_core.decision import (
     Action,
     ActionKind,
@@ -41,19 +65,43 @@ from xlp_core.decision import (
     check_now,
     finish_cycle,
 )
-from xlp_core.errors import InvalidInputError, MissingSymbolError, NotionalLimitError, XlpError
-from xlp_core.execution import RetryPolicy, SubmitOutcome, cancel_symbol_orders, submit_order
+from xlp_core.errors import (
+    ActionRefusedError,
+    InvalidInputError,
+    MissingSymbolError,
+    NotionalLimitError,
+    StateError,
+    XlpError,
+)
+from xlp_core.execution import (
+    RetryPolicy,
+    SubmitOutcome,
+    append_events,
+    apply_lookups,
+    cancel_batch,
+    cancel_events,
+    intent_event,
+    pending_of,
+    place_batch,
+    result_event,
+)
 from xlp_core.hedge import ideal_hedges
-from xlp_core.ids import client_order_id
+from xlp_core.ids import (
+    first_serial,
+    next_serial,
+    note_issued,
+    order_id,
+    serial_floor,
+    serial_of,
+)
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderType, PoolSnapshot
-from xlp_core.ports import AuditSink, Exchange, PoolSource, StateStore
+from xlp_core.ports import AuditSink, Exchange, Journal, PoolSource, StateStore
+from xlp_core.sizing import side_for
 from xlp_core.state import HedgeState, SymbolState
 from xlp_core.strategy import Strategy, ZoneStrategy
 
 T = TypeVar("T")
-
-SLOT_LIMIT = 0
-SLOT_MARKET = 1
+log = logging.getLogger("xlp_core.cycle")
 
 _OUTCOMES = {
     SubmitOutcome.ACCEPTED: ExecOutcome.ACCEPTED,
@@ -97,19 +145,77 @@ class CycleReport:
     state: HedgeState
     orders_sent: int = 0
     duration_s: float = 0.0
+    pools: tuple[PoolSnapshot, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.errors and all(s.error is None for s in self.symbols.values())
 
 
+class DecisionClock:
+    """The decision time of a long-running process: monotone, immune to clock steps.
+
+    The first reading is the wall clock (never earlier than the stored
+    ``floor``); after that the time advances by the monotonic clock only, so
+    a wall clock stepped back 6 h neither freezes order timeouts nor mutes
+    alert repeats, and a step forward does not fire them early. A jump of
+    more than ``tolerance`` between wall and decision time is logged at
+    WARNING (and audited by the cycle). Backtests use the simulated clock
+    directly instead.
+    """
+
+    def __init__(
+        self,
+        wall: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        tolerance: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._wall = wall
+        self._monotonic = monotonic
+        self._tolerance = tolerance
+        self._anchor: tuple[datetime, float] | None = None
+        self._reported = timedelta(0)
+        self.last_jump: timedelta | None = None
+        """The wall clock's jump seen by the last :meth:`now` (``None``: none)."""
+
+    def now(self, floor: datetime | None = None) -> datetime:
+        wall = check_now(self._wall())
+        mono = self._monotonic()
+        self.last_jump = None
+        if self._anchor is None:
+            start = wall if floor is None or wall >= floor else floor
+            if start is not wall:
+                self._warn(wall - start)
+            self._anchor = (start, mono)
+        anchor, anchor_mono = self._anchor
+        t = anchor + timedelta(seconds=max(mono - anchor_mono, 0.0))
+        if floor is not None and t < floor:
+            t = floor
+        gap = wall - t
+        if abs(gap - self._reported) > self._tolerance:
+            self._warn(gap)
+        return t
+
+    def _warn(self, gap: timedelta) -> None:
+        self._reported = gap
+        self.last_jump = gap
+        log.warning(
+            "wall clock is %+.0f s from the decision time; timeouts follow the monotonic clock",
+            gap.total_seconds(),
+        )
+
+
 def fresh_state(now: datetime) -> HedgeState:
-    """A new state whose epoch keeps its order ids apart from any earlier run's."""
-    return HedgeState(epoch=int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF)
+    """A new state whose serials start from the clock (see :func:`~xlp_core.ids.first_serial`)."""
+    return HedgeState(
+        epoch=int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF, next_serial=first_serial(now)
+    )
 
 
 def id_namespace(config: HedgeConfig, state: HedgeState) -> str:
-    return f"{config.namespace}:{state.epoch}"
+    """The id namespace: the configured one (the serial keeps runs apart)."""
+    return config.namespace
 
 
 async def _settle(aw: Awaitable[T]) -> T | BaseException:
@@ -125,6 +231,19 @@ def _err(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+@attrs.define
+class _Plan:
+    """One symbol's decision and what became of its actions."""
+
+    symbol: str
+    obs: Observation
+    decision: Decision
+    state: SymbolState
+    reports: list[ActionReport | None]
+    orders: list[tuple[int, Action]] = attrs.field(factory=list)
+    cancel: bool = False
+
+
 async def run_hedge_cycle(
     *,
     exchange: Exchange,
@@ -137,31 +256,47 @@ async def run_hedge_cycle(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    timebase: DecisionClock | None = None,
 ) -> CycleReport:
     """Run one hedge cycle and return what happened (it also audits everything).
 
-    ``clock`` is read once for the decision time and again for audit
-    timestamps; pass a simulated clock for backtests.
+    ``clock`` gives the wall time (audit timestamps, order expiry). The
+    decision time is ``timebase.now()`` when a :class:`DecisionClock` is
+    given (live runs), else ``clock()`` (simulated clocks); either way never
+    earlier than the last cycle's.
     """
     t0 = monotonic()
-    now = check_now(clock())
+    wall = check_now(clock())
+    prev_state = store.load() or fresh_state(wall)
+    floor = prev_state.updated_at
+    if timebase is not None:
+        now = timebase.now(floor)
+    elif floor is not None and wall < floor:
+        log.warning("wall clock went back %s; deciding at the last cycle's time", floor - wall)
+        now = floor
+    else:
+        now = wall
     strategy = strategy or ZoneStrategy(config.decision_params())
     policy = policy or RetryPolicy()
-    prev_state = store.load() or fresh_state(now)
     cycle = prev_state.cycle + 1
     namespace = id_namespace(config, prev_state)
     errors: list[str] = []
+    events: list[AuditEvent] = []
 
     def emit(kind: str, symbol: str | None = None, **data: Any) -> None:
-        audit.append(AuditEvent(at=clock(), kind=kind, cycle=cycle, symbol=symbol, data=data))
+        events.append(AuditEvent(at=wall, kind=kind, cycle=cycle, symbol=symbol, data=data))
 
     emit(A.CYCLE_START, mode=config.mode, exchange=exchange.name)
+    if timebase is not None and timebase.last_jump is not None:
+        emit(A.CLOCK_JUMP, jump_s=timebase.last_jump.total_seconds(), decided_at=now.isoformat())
 
-    # --- fetch everything at once ----------------------------------------
+    # --- 2. fetch everything at once ------------------------------------
     universe = sorted(set(config.symbols) | set(prev_state.symbols))
-    pool_results, venue = await asyncio.gather(
+    unknown_keys = [(p.symbol, p.client_order_id) for p in prev_state.unknowns]
+    pool_results, venue, found = await asyncio.gather(
         asyncio.gather(*(_settle(p.fetch()) for p in pools)),
         _fetch_venue(exchange, universe),
+        _settle(exchange.get_orders(unknown_keys)) if unknown_keys else _none(),
     )
     snapshots: list[PoolSnapshot] = []
     pools_ok = True
@@ -171,7 +306,6 @@ async def run_hedge_cycle(
             errors.append(f"pool {source.name}: {_err(res)}")
         else:
             snapshots.append(res)
-
     ideals: dict[str, float] = {}
     if pools_ok:
         try:
@@ -184,121 +318,148 @@ async def run_hedge_cycle(
     if missing:
         extra = await _fetch_venue(exchange, missing)
         venue = {k: _merge(venue[k], extra[k]) for k in venue}
+    errors.extend(str(e) for e in venue["errors"] if e)
 
-    # --- decide and execute per symbol ------------------------------------
-    budget = _Budget(config.max_cycle_notional_usd)
-    new_symbols: dict[str, SymbolState] = {}
+    state = prev_state
+    if isinstance(found, BaseException):
+        log.warning("unknown-order lookup failed: %s", _err(found))
+    elif found is not None:
+        state, resolved = apply_lookups(state, found, cycle=cycle, at=wall)
+        events.extend(resolved)
+
+    # --- 3. decide per symbol (pure) -------------------------------------
+    plans: list[_Plan] = []
     reports: dict[str, SymbolReport] = {}
-
-    async def handle(symbol: str) -> None:
-        prev = prev_state.symbol(symbol)
+    decided: dict[str, dict[str, Any]] = {}
+    orders_by_symbol = _orders_by_symbol(venue["orders"])
+    for symbol in symbols:
+        prev = state.symbol(symbol)
         try:
             if not pools_ok:
                 raise MissingSymbolError(symbol, "ideal hedge (pool read failed)")
-            obs = _observation(symbol, ideals, venue, config)
+            obs = _observation(symbol, ideals, venue, orders_by_symbol, config)
             decision = strategy.decide(prev, obs, now)
         except XlpError as exc:
             msg = _err(exc)
             emit(A.ERROR, symbol, error=msg, stage="decide")
             reports[symbol] = SymbolReport(symbol, error=msg, reason="skipped")
-            return
-        state, action_reports = await _execute(decision, obs)
-        new_symbols[symbol] = state
-        reports[symbol] = _symbol_report(decision, obs, action_reports)
-
-    async def _execute(
-        decision: Decision, obs: Observation
-    ) -> tuple[SymbolState, tuple[ActionReport, ...]]:
-        symbol = decision.symbol
-        observed = decision.observed
-        emit(
-            A.DECISION,
-            symbol,
-            offset=observed.state.offset,
-            cost_basis=observed.state.cost_basis,
-            offset_usd=observed.offset_usd,
-            zone=observed.zone,
-            price=obs.price,
-            ideal=obs.ideal,
-            position=obs.exchange_position,
-            fill_detected=observed.fill_detected,
-            order_vanished=observed.order_vanished,
-            cooldown=str(decision.cooldown),
-            reason=decision.reason,
-            actions=[str(a.kind) for a in decision.actions],
+            continue
+        decided[symbol] = _decision_record(decision, obs)
+        if decision.observed.cost_rebased:
+            emit(
+                A.COST_REBASED,
+                symbol,
+                rejected_cost=decision.observed.rejected_cost,
+                price=obs.price,
+            )
+        plans.append(
+            _Plan(symbol, obs, decision, finish_cycle(decision), [None] * len(decision.actions))
         )
-        if observed.cost_rebased:
-            emit(A.COST_REBASED, symbol, rejected_cost=observed.rejected_cost, price=obs.price)
-        state = finish_cycle(decision)
-        done: list[ActionReport] = []
-        blocked: str | None = None
-        for action in decision.actions:
-            if action.kind is ActionKind.ALERT:
-                emit(A.ALERT, symbol, reason=action.reason, offset_usd=observed.offset_usd)
-                state = after_alert(state, now)
-                done.append(ActionReport(action, "sent"))
+    if decided:
+        emit(A.DECISIONS, symbols=decided)
+
+    # --- 4. validate: nothing the strategy returns is sent unchecked --------
+    budget = _Budget(config.max_cycle_notional_usd)
+    for plan in plans:
+        _validate(plan, config, budget, emit)
+
+    # --- 5. cancels: one call and one confirming read for every symbol ----
+    cancel_symbols = [p.symbol for p in plans if p.cancel]
+    cancelled = (
+        await cancel_batch(
+            exchange, cancel_symbols, policy=policy, sleep=sleep, monotonic=monotonic
+        )
+        if cancel_symbols
+        else {}
+    )
+    events.extend(cancel_events(cancelled, cycle=cycle, at=wall))
+
+    # --- 6. allocate ids and write ahead ---------------------------------
+    high = serial_floor(namespace, audit.events, id(audit)) if requests_wanted(plans) else 0
+    serial = max(state.next_serial or first_serial(wall), high + 1)
+    requests: list[OrderRequest] = []
+    sent_for: list[tuple[_Plan, int, Action]] = []
+    for plan in plans:
+        _apply_non_orders(plan, cancelled.get(plan.symbol), now, emit)
+        res = cancelled.get(plan.symbol)
+        for index, action in plan.orders:
+            if res is not None and not res.confirmed:
+                emit(
+                    A.ERROR,
+                    plan.symbol,
+                    error="order not sent: previous cancel not confirmed",
+                    stage="execute",
+                )
+                plan.reports[index] = ActionReport(
+                    action, "skipped", error="previous cancel not confirmed"
+                )
                 continue
-            if action.kind is ActionKind.CANCEL:
-                res = await cancel_symbol_orders(
-                    exchange, audit, symbol, cycle=cycle, now=clock, policy=policy,
-                    sleep=sleep, monotonic=monotonic,
-                )  # fmt: skip
-                state = after_cancel(state, confirmed=res.confirmed)
-                if not res.confirmed:
-                    blocked = "previous cancel not confirmed"
-                outcome = "confirmed" if res.confirmed else "unconfirmed"
-                done.append(ActionReport(action, outcome, error=res.error))
-                continue
-            # An order.
-            if blocked is not None:
-                emit(A.ERROR, symbol, error=f"order not sent: {blocked}", stage="execute")
-                done.append(ActionReport(action, "skipped", error=blocked))
-                continue
-            slot = SLOT_LIMIT if action.kind is ActionKind.PLACE_LIMIT else SLOT_MARKET
-            cid = client_order_id(namespace, symbol, cycle, slot)
-            notional = action.size * (action.price or obs.price)
-            try:
-                if notional > config.max_order_notional_usd:
-                    raise NotionalLimitError(
-                        f"{symbol} order notional {notional:.2f} exceeds "
-                        f"max_order_notional_usd {config.max_order_notional_usd:.2f}"
-                    )
-                budget.take(symbol, notional)
-                request = _request(action, cid, config)
-            except XlpError as exc:
-                emit(A.ERROR, symbol, error=_err(exc), stage="guard", client_order_id=cid)
-                done.append(ActionReport(action, "refused", cid, error=_err(exc)))
-                continue
-            result = await submit_order(
-                exchange, audit, request, cycle=cycle, now=clock, policy=policy,
-                sleep=sleep, monotonic=monotonic, reason=action.reason,
-            )  # fmt: skip
+            cid = order_id(namespace, serial)
+            serial = next_serial(serial)
+            requests.append(_request(action, cid, config, wall))
+            sent_for.append((plan, index, action))
+    if requests:
+        intents = [
+            intent_event(r, cycle=cycle, at=wall, reason=a.reason)
+            for r, (_, _, a) in zip(requests, sent_for, strict=True)
+        ]
+        append_events(audit, [*events, *intents])  # raises: nothing is sent
+        events.clear()
+        for r in requests:
+            note_issued(namespace, serial_of(r.client_order_id), id(audit))
+
+    # --- 7. send all orders ------------------------------------------------
+    unknowns = list(state.unknowns)
+    if requests:
+        results = await place_batch(
+            exchange, requests, policy=policy, sleep=sleep, monotonic=monotonic
+        )
+        for result, (plan, index, action) in zip(results, sent_for, strict=True):
+            events.append(result_event(result, cycle=cycle, at=wall))
             outcome = _OUTCOMES[result.outcome]
+            cid = result.request.client_order_id
             if action.kind is ActionKind.PLACE_LIMIT:
-                state = after_limit(state, action, client_order_id=cid, outcome=outcome, now=now)
+                plan.state = after_limit(
+                    plan.state, action, client_order_id=cid, outcome=outcome, now=now
+                )
             else:
-                state = after_market(state, action, outcome=outcome, now=now)
-            done.append(ActionReport(action, str(outcome), cid, result.order, result.error))
-        return state, tuple(done)
+                plan.state = after_market(plan.state, action, outcome=outcome, now=now)
+            if outcome is ExecOutcome.UNKNOWN:
+                unknowns.append(pending_of(result.request, zone=action.zone, at=now))
+            plan.reports[index] = ActionReport(
+                action, str(outcome), cid, result.order, result.error
+            )
 
-    if venue_errors := [e for e in venue["errors"] if e]:
-        errors.extend(str(e) for e in venue_errors)
-    await asyncio.gather(*(handle(s) for s in symbols))
-
-    # Symbols we skipped keep their previous state untouched.
-    new_state = attrs.evolve(prev_state.with_symbols(new_symbols), cycle=cycle, updated_at=now)
-    store.save(new_state)
+    # --- 8. one durable write: the cycle's events and the new state -------
+    for plan in plans:
+        reports[plan.symbol] = _symbol_report(plan)
+    new_state = attrs.evolve(
+        state.with_symbols({p.symbol: p.state for p in plans}),
+        cycle=cycle,
+        updated_at=now,
+        next_serial=serial,
+        unknowns=tuple(unknowns),
+    )
     sent = sum(
-        1 for r in reports.values() for a in r.actions if a.client_order_id and a.outcome
-        not in ("refused", "skipped")
-    )  # fmt: skip
+        1
+        for r in reports.values()
+        for a in r.actions
+        if a.client_order_id and a.outcome not in ("refused", "skipped")
+    )
+    duration = monotonic() - t0
+    skipped = sorted(s for s, r in reports.items() if r.error)
     emit(
         A.CYCLE_END,
         orders_sent=sent,
         errors=errors,
-        skipped=sorted(s for s, r in reports.items() if r.error),
-        duration_s=round(monotonic() - t0, 6),
+        skipped=skipped,
+        duration_s=round(duration, 6),
     )
+    _commit(store, audit, events, new_state)
+    log.info(
+        "cycle %d: %d symbol(s), %d order(s) sent, %d error(s), %.3f s",
+        cycle, len(symbols), sent, len(errors) + len(skipped), duration,
+    )  # fmt: skip
     return CycleReport(
         cycle=cycle,
         started_at=now,
@@ -306,16 +467,47 @@ async def run_hedge_cycle(
         errors=tuple(errors),
         state=new_state,
         orders_sent=sent,
-        duration_s=monotonic() - t0,
+        duration_s=duration,
+        pools=tuple(snapshots),
     )
 
 
 # --- helpers -----------------------------------------------------------------
 
 
+async def _none() -> None:
+    return None
+
+
+def _commit(
+    store: StateStore, audit: AuditSink, events: list[AuditEvent], state: HedgeState
+) -> None:
+    """The cycle's one durable write (two when store and audit are separate)."""
+    journal: object = store
+    if journal is audit and isinstance(journal, Journal):
+        try:
+            journal.commit(events, state)
+        except XlpError:
+            log.error("cycle commit failed: state and %d event(s) not recorded", len(events))
+            raise
+        except Exception as exc:
+            log.error("cycle commit failed: %s", _err(exc))
+            raise StateError(f"cycle commit failed: {_err(exc)}") from exc
+        return
+    append_events(audit, events)
+    try:
+        store.save(state)
+    except XlpError:
+        log.error("state save failed")
+        raise
+    except Exception as exc:
+        log.error("state save failed: %s", _err(exc))
+        raise StateError(f"state save failed: {_err(exc)}") from exc
+
+
 @attrs.define
 class _Budget:
-    """Per-cycle notional cap: symbols run concurrently, so take() is atomic."""
+    """Per-cycle notional cap, charged once per intended order (never per attempt)."""
 
     limit: float
     used: float = 0.0
@@ -327,6 +519,97 @@ class _Budget:
                 f"> max_cycle_notional_usd {self.limit:.2f}"
             )
         self.used += notional
+
+
+def requests_wanted(plans: Sequence[_Plan]) -> bool:
+    return any(p.orders for p in plans)
+
+
+def _refusal(action: Action, plan: _Plan, config: HedgeConfig, budget: _Budget) -> XlpError | None:
+    """Why ``action`` must not be executed, or ``None`` (pure but for the budget)."""
+    if action.symbol != plan.symbol:
+        return ActionRefusedError(
+            f"action for {action.symbol} returned by {plan.symbol}'s decision"
+        )
+    if action.kind not in (ActionKind.PLACE_LIMIT, ActionKind.PLACE_MARKET):
+        return None
+    if action.side is None:
+        return ActionRefusedError(f"{action.kind} without a side")
+    size, price = action.size, action.price
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, int | float)
+        or not math.isfinite(size)
+        or size <= 0
+    ):
+        return ActionRefusedError(f"size must be finite and > 0, got {size!r}")
+    if price is not None and (
+        not isinstance(price, int | float) or not math.isfinite(price) or price <= 0
+    ):
+        return ActionRefusedError(f"price must be finite and > 0, got {price!r}")
+    if action.kind is ActionKind.PLACE_LIMIT and price is None:
+        return ActionRefusedError("limit order without a price")
+    offset = plan.decision.observed.state.offset
+    if not action.opening and (offset == 0 or action.side is not side_for(offset)):
+        exposure = "long" if offset > 0 else "short" if offset < 0 else "flat"
+        return ActionRefusedError(
+            f"{action.side} would grow a {exposure} exposure; a strategy must set opening=True"
+        )
+    notional = size * (price or plan.obs.price)
+    if notional > config.max_order_notional_usd:
+        return NotionalLimitError(
+            f"{plan.symbol} order notional {notional:.2f} exceeds "
+            f"max_order_notional_usd {config.max_order_notional_usd:.2f}"
+        )
+    try:
+        budget.take(plan.symbol, notional)
+    except NotionalLimitError as exc:
+        return exc
+    return None
+
+
+def _validate(plan: _Plan, config: HedgeConfig, budget: _Budget, emit: Callable[..., None]) -> None:
+    """Sort a decision's actions into cancels and orders; refuse the bad ones."""
+    for index, action in enumerate(plan.decision.actions):
+        refusal = _refusal(action, plan, config, budget)
+        if refusal is not None:
+            msg = _err(refusal)
+            log.warning("%s: refused %s: %s", plan.symbol, action.kind, msg)
+            emit(
+                A.ACTION_REFUSED, plan.symbol, action=str(action.kind), reason=msg,
+                side=str(action.side) if action.side else None,
+                size=_json_num(action.size),
+                price=_json_num(action.price),
+            )  # fmt: skip
+            plan.reports[index] = ActionReport(action, "refused", error=msg)
+        elif action.kind is ActionKind.CANCEL:
+            plan.cancel = True
+        elif action.kind is not ActionKind.ALERT:
+            plan.orders.append((index, action))
+
+
+def _json_num(value: float | None) -> float | str | None:
+    """Audit-safe: JSON has no NaN or infinity."""
+    if isinstance(value, int | float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _apply_non_orders(plan: _Plan, cancel: Any, now: datetime, emit: Callable[..., None]) -> None:
+    """Alerts and the (already executed) cancel, in the decision's order."""
+    for index, action in enumerate(plan.decision.actions):
+        if plan.reports[index] is not None:
+            continue
+        if action.kind is ActionKind.ALERT:
+            offset_usd = plan.decision.observed.offset_usd
+            log.warning("ALERT %s: %s (offset $%.2f)", plan.symbol, action.reason, offset_usd)
+            emit(A.ALERT, plan.symbol, reason=action.reason, offset_usd=offset_usd)
+            plan.state = after_alert(plan.state, now)
+            plan.reports[index] = ActionReport(action, "sent")
+        elif action.kind is ActionKind.CANCEL and cancel is not None:
+            plan.state = after_cancel(plan.state, confirmed=cancel.confirmed)
+            outcome = "confirmed" if cancel.confirmed else "unconfirmed"
+            plan.reports[index] = ActionReport(action, outcome, error=cancel.error)
 
 
 async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, Any]:
@@ -344,7 +627,7 @@ async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, 
             out["errors"].append(f"{key}: {_err(res)}")
             out[key] = None
         else:
-            out[key] = dict(res)
+            out[key] = res
     if isinstance(orders, BaseException):
         out["errors"].append(f"open_orders: {_err(orders)}")
         out["orders"] = None
@@ -354,7 +637,7 @@ async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, 
 
 
 def _merge(a: Any, b: Any) -> Any:
-    if isinstance(a, dict) and isinstance(b, dict):
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
         return {**a, **b}
     if isinstance(a, list) and isinstance(b, list):
         return a + b
@@ -363,42 +646,76 @@ def _merge(a: Any, b: Any) -> Any:
     return a
 
 
+def _orders_by_symbol(orders: Sequence[Order] | None) -> dict[str, tuple[int, ...]]:
+    grouped: dict[str, list[int]] = {}
+    for o in orders or ():
+        grouped.setdefault(o.symbol, []).append(o.client_order_id)
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
 def _observation(
-    symbol: str, ideals: Mapping[str, float], venue: Mapping[str, Any], config: HedgeConfig
+    symbol: str,
+    ideals: Mapping[str, float],
+    venue: Mapping[str, Any],
+    orders: Mapping[str, tuple[int, ...]],
+    config: HedgeConfig,
 ) -> Observation:
-    for key, what in (
-        ("prices", "prices"),
-        ("positions", "positions"),
-        ("orders", "open orders"),
-        ("rules", "market rules"),
-    ):
-        if venue[key] is None:
-            raise MissingSymbolError(symbol, f"{what} (venue read failed)")
-    prices: Mapping[str, float] = venue["prices"]
-    positions: Mapping[str, float] = venue["positions"]
-    rules: Mapping[str, MarketRules] = venue["rules"]
+    prices: Mapping[str, float] | None = venue["prices"]
+    positions: Mapping[str, float] | None = venue["positions"]
+    rules: Mapping[str, MarketRules] | None = venue["rules"]
+    if prices is None:
+        raise MissingSymbolError(symbol, "prices (venue read failed)")
+    if positions is None:
+        raise MissingSymbolError(symbol, "positions (venue read failed)")
+    if venue["orders"] is None:
+        raise MissingSymbolError(symbol, "open orders (venue read failed)")
+    if rules is None:
+        raise MissingSymbolError(symbol, "market rules (venue read failed)")
     if symbol not in prices:
         raise MissingSymbolError(symbol, "price")
     if symbol not in positions:
         raise MissingSymbolError(symbol, "position")
     if symbol not in rules:
         raise MissingSymbolError(symbol, "market (not listed on the venue)")
-    orders: list[Order] = venue["orders"]
     return Observation(
         symbol=symbol,
         ideal=ideals.get(symbol, 0.0),
         exchange_position=positions[symbol],
         price=prices[symbol],
         initial_offset=config.initial_offsets.get(symbol, 0.0),
-        open_order_ids=tuple(o.client_order_id for o in orders if o.symbol == symbol),
+        open_order_ids=orders.get(symbol, ()),
         rules=rules[symbol],
     )
 
 
-def _request(action: Action, cid: int, config: HedgeConfig) -> OrderRequest:
-    if action.side is None:
-        raise InvalidInputError(f"{action.kind} without a side")
+def _decision_record(decision: Decision, obs: Observation) -> dict[str, Any]:
+    """What the audit keeps per symbol and cycle (compact: flags only when set)."""
+    observed = decision.observed
+    rec: dict[str, Any] = {
+        "offset": observed.state.offset,
+        "cost_basis": observed.state.cost_basis,
+        "offset_usd": observed.offset_usd,
+        "zone": observed.zone,
+        "price": obs.price,
+        "ideal": obs.ideal,
+        "position": obs.exchange_position,
+        "reason": decision.reason,
+    }
+    if observed.fill_detected:
+        rec["fill_detected"] = True
+    if observed.order_vanished:
+        rec["order_vanished"] = True
+    if decision.cooldown is not CooldownStatus.NORMAL:
+        rec["cooldown"] = str(decision.cooldown)
+    if decision.actions:
+        rec["actions"] = [str(a.kind) for a in decision.actions]
+    return rec
+
+
+def _request(action: Action, cid: int, config: HedgeConfig, wall: datetime) -> OrderRequest:
+    assert action.side is not None  # validated
     if action.kind is ActionKind.PLACE_LIMIT:
+        expiry = timedelta(minutes=config.order_timeout_minutes * config.order_expiry_multiple)
         return OrderRequest(
             client_order_id=cid,
             symbol=action.symbol,
@@ -407,6 +724,7 @@ def _request(action: Action, cid: int, config: HedgeConfig) -> OrderRequest:
             size=action.size,
             price=action.price,
             post_only=config.post_only,
+            expires_at=wall + expiry,
         )
     return OrderRequest(
         client_order_id=cid,
@@ -418,10 +736,13 @@ def _request(action: Action, cid: int, config: HedgeConfig) -> OrderRequest:
     )
 
 
-def _symbol_report(
-    decision: Decision, obs: Observation, actions: tuple[ActionReport, ...]
-) -> SymbolReport:
+def _symbol_report(plan: _Plan) -> SymbolReport:
+    decision, obs = plan.decision, plan.obs
     observed = decision.observed
+    actions = tuple(
+        r if r is not None else ActionReport(a, "skipped", error="not executed")
+        for r, a in zip(plan.reports, decision.actions, strict=True)
+    )
     return SymbolReport(
         symbol=decision.symbol,
         ideal=obs.ideal,

@@ -87,10 +87,22 @@ class Observation:
     rules: MarketRules | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_finite(self.ideal, f"{self.symbol} ideal hedge")
-        check_finite(self.exchange_position, f"{self.symbol} position")
-        check_finite(self.initial_offset, f"{self.symbol} initial offset")
-        check_price(self.price, f"{self.symbol} price")
+        # Built for every symbol every cycle: messages are formatted only on failure.
+        ideal, pos, init = self.ideal, self.exchange_position, self.initial_offset
+        price = self.price
+        if (
+            type(ideal) is float
+            and type(pos) is float
+            and type(init) is float
+            and type(price) is float
+            and math.isfinite(ideal + pos + init)
+            and 0 < price < math.inf
+        ):
+            return
+        check_finite(ideal, f"{self.symbol} ideal hedge")
+        check_finite(pos, f"{self.symbol} position")
+        check_finite(init, f"{self.symbol} initial offset")
+        check_price(price, f"{self.symbol} price")
 
 
 class ActionKind(enum.StrEnum):
@@ -109,6 +121,9 @@ class Action:
     size: float = 0.0
     price: float | None = None
     zone: int | None = None
+    opening: bool = False
+    """Set by a strategy that means to *grow* the exposure; the shell refuses
+    a wrong-way order otherwise (see :mod:`xlp_core.cycle`)."""
 
 
 @attrs.frozen
@@ -152,19 +167,20 @@ def position_tolerance(position: float, rules: MarketRules | None) -> float:
 
 def observe(prev: SymbolState, obs: Observation, now: datetime, params: DecisionParams) -> Observed:
     """Fold the venue's report into the state: fills, vanished orders, offset."""
-    state = prev
     fill = False
+    last_fill_at, fill_zone = prev.last_fill_at, prev.fill_zone
     if prev.exchange_position is not None:
         moved = abs(obs.exchange_position - prev.exchange_position)
         if moved > position_tolerance(obs.exchange_position, obs.rules):
             fill = True
-            state = attrs.evolve(state, last_fill_at=now, fill_zone=prev.zone)
+            last_fill_at, fill_zone = now, prev.zone
 
+    order_id, order_zone, order_placed_at = prev.order_id, prev.order_zone, prev.order_placed_at
     vanished = False
-    if state.order_id is not None and state.order_id not in obs.open_order_ids:
+    if order_id is not None and order_id not in obs.open_order_ids:
         vanished = True
-        state = attrs.evolve(state, order_id=None, order_zone=None, order_placed_at=None)
-    strays = tuple(i for i in obs.open_order_ids if i != state.order_id)
+        order_id = order_zone = order_placed_at = None
+    strays = tuple(i for i in obs.open_order_ids if i != order_id) if obs.open_order_ids else ()
 
     update = update_offset_and_cost(
         obs.ideal,
@@ -175,11 +191,19 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
     )
     offset_usd = update.offset * obs.price
     zone = zone_for(offset_usd, params.thresholds)
-    state = attrs.evolve(
-        state,
+    # One constructor call instead of several evolve()s: this runs for every
+    # symbol in every cycle.
+    state = SymbolState(
         offset=update.offset,
         cost_basis=update.cost_basis,
         exchange_position=obs.exchange_position,
+        last_fill_at=last_fill_at,
+        order_zone=order_zone,
+        order_id=order_id,
+        order_placed_at=order_placed_at,
+        last_alert_at=prev.last_alert_at,
+        zone=prev.zone,
+        fill_zone=fill_zone,
     )
     return Observed(
         state=state,
@@ -207,7 +231,13 @@ def _limit_action(
         params.max_limit_deviation_pct,
     )
     sized = fit_to_market(
-        side, wanted, price, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+        side,
+        wanted,
+        price,
+        reference_price=obs.price,
+        max_size=abs(state.offset),
+        rules=obs.rules,
+        min_notional=params.min_order_notional,
     )
     if sized is None:
         return None
@@ -231,7 +261,13 @@ def _market_action(
     slip = params.market_slippage_pct / 100.0
     cap = obs.price * (1.0 + slip) if side is Side.BUY else obs.price * (1.0 - slip)
     sized = fit_to_market(
-        side, wanted, cap, obs.price, abs(state.offset), obs.rules, params.min_order_notional
+        side,
+        wanted,
+        cap,
+        reference_price=obs.price,
+        max_size=abs(state.offset),
+        rules=obs.rules,
+        min_notional=params.min_order_notional,
     )
     if sized is None:
         return None
@@ -316,7 +352,10 @@ def decide(observed: Observed, obs: Observation, now: datetime, params: Decision
 
 def finish_cycle(decision: Decision) -> SymbolState:
     """The state to carry forward when no action changed it: remember this zone."""
-    return attrs.evolve(decision.state, zone=decision.observed.zone)
+    state = decision.state
+    if state.zone == decision.observed.zone:
+        return state
+    return attrs.evolve(state, zone=decision.observed.zone)
 
 
 # --- transitions after execution -------------------------------------------

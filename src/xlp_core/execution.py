@@ -1,6 +1,9 @@
 """Sending orders safely: write-ahead audit, bounded confirmation, no doubles.
 
-``submit_order`` is the only way the core sends an order:
+The cycle sends a whole batch with :func:`place_batch` and cancels with
+:func:`cancel_batch` (one venue call per round for every symbol);
+``submit_order`` / ``cancel_symbol_orders`` are the one-order wrappers built
+on the same internals. For each order:
 
 1. the intent (with its deterministic client order id) is appended to the
    audit sink, which is durable when ``append`` returns; if that fails the
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -39,8 +43,12 @@ from xlp_core.errors import (
     OrderRejectedError,
     RateLimitedError,
 )
+from xlp_core.ids import serial_of
 from xlp_core.models import Order, OrderRequest, OrderStatus
 from xlp_core.ports import AuditSink, Exchange
+from xlp_core.state import HedgeState, PendingOrder, SymbolState
+
+log = logging.getLogger("xlp_core.execution")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -120,13 +128,61 @@ def _err(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _append(audit: AuditSink, event: AuditEvent) -> None:
+def append_events(audit: AuditSink, events: Sequence[AuditEvent]) -> None:
+    """One durable write; any failure becomes a loud ``AuditError``."""
     try:
-        audit.append(event)
+        audit.append_many(events)
     except AuditError:
+        log.error("audit write failed: %d event(s) not recorded", len(events))
         raise
     except Exception as exc:
+        log.error("audit write failed: %s", _err(exc))
         raise AuditError(f"audit append failed: {_err(exc)}") from exc
+
+
+def intent_event(
+    request: OrderRequest, *, cycle: int, at: datetime, reason: str = ""
+) -> AuditEvent:
+    """The write-ahead record of one order (carries its serial via the id)."""
+    return AuditEvent(
+        at=at,
+        kind=A.ORDER_INTENT,
+        cycle=cycle,
+        symbol=request.symbol,
+        data={
+            "client_order_id": request.client_order_id,
+            "serial": serial_of(request.client_order_id),
+            "side": str(request.side),
+            "type": str(request.order_type),
+            "size": request.size,
+            "price": request.price,
+            "reduce_only": request.reduce_only,
+            "post_only": request.post_only,
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+            "reason": reason,
+        },
+    )
+
+
+def result_event(result: SubmitResult, *, cycle: int, at: datetime) -> AuditEvent:
+    order = result.order
+    return AuditEvent(
+        at=at,
+        kind=A.ORDER_RESULT,
+        cycle=cycle,
+        symbol=result.request.symbol,
+        data={
+            "client_order_id": result.request.client_order_id,
+            "outcome": str(result.outcome),
+            "status": str(order.status) if order else None,
+            "filled_size": order.filled_size if order else None,
+            "avg_fill_price": order.avg_fill_price if order else None,
+            "fee": order.fee if order else None,
+            "attempts": result.attempts,
+            "sent": result.sent,
+            "error": result.error,
+        },
+    )
 
 
 async def submit_order(
@@ -143,119 +199,196 @@ async def submit_order(
     rng: random.Random | None = None,
 ) -> SubmitResult:
     """Send one order with the guarantees in the module docstring."""
-    policy = policy or RetryPolicy()
-    cid = request.client_order_id
-    _append(
-        audit,
-        AuditEvent(
-            at=now(),
-            kind=A.ORDER_INTENT,
-            cycle=cycle,
-            symbol=request.symbol,
-            data={
-                "client_order_id": cid,
-                "side": str(request.side),
-                "type": str(request.order_type),
-                "size": request.size,
-                "price": request.price,
-                "reduce_only": request.reduce_only,
-                "post_only": request.post_only,
-                "reason": reason,
-            },
-        ),
-    )
-    result = await _send(exchange, request, policy, sleep, monotonic, rng)
-    order = result.order
-    _append(
-        audit,
-        AuditEvent(
-            at=now(),
-            kind=A.ORDER_RESULT,
-            cycle=cycle,
-            symbol=request.symbol,
-            data={
-                "client_order_id": cid,
-                "outcome": str(result.outcome),
-                "status": str(order.status) if order else None,
-                "filled_size": order.filled_size if order else None,
-                "avg_fill_price": order.avg_fill_price if order else None,
-                "fee": order.fee if order else None,
-                "attempts": result.attempts,
-                "sent": result.sent,
-                "error": result.error,
-            },
-        ),
-    )
+    append_events(audit, [intent_event(request, cycle=cycle, at=now(), reason=reason)])
+    (result,) = await place_batch(
+        exchange, [request], policy=policy or RetryPolicy(), sleep=sleep,
+        monotonic=monotonic, rng=rng,
+    )  # fmt: skip
+    append_events(audit, [result_event(result, cycle=cycle, at=now())])
     return result
 
 
-async def _send(
+async def _place(
+    exchange: Exchange, requests: Sequence[OrderRequest]
+) -> list[Order | BaseException]:
+    """One batched send; a failure of the whole call applies to every order."""
+    try:
+        outcomes = await exchange.place_orders(requests)
+    except (ExchangeError, TimeoutError, OSError) as exc:
+        return [exc] * len(requests)
+    if len(outcomes) != len(requests):
+        err = ExchangeError(f"venue gave {len(outcomes)} outcomes for {len(requests)} orders")
+        return [err] * len(requests)
+    out: list[Order | BaseException] = []
+    for o in outcomes:
+        out.append(o.order if o.order is not None else (o.error or ExchangeError("no outcome")))
+    return out
+
+
+async def _lookup(exchange: Exchange, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
+    try:
+        return await exchange.get_orders(keys)
+    except (ExchangeError, TimeoutError, OSError) as exc:
+        log.warning("order lookup failed (%d id(s)): %s", len(keys), _err(exc))
+        return {}
+
+
+async def place_batch(
     exchange: Exchange,
-    request: OrderRequest,
+    requests: Sequence[OrderRequest],
+    *,
     policy: RetryPolicy,
-    sleep: Sleep,
-    monotonic: Callable[[], float],
-    rng: random.Random | None,
-) -> SubmitResult:
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+) -> list[SubmitResult]:
+    """Send already written-ahead orders in rounds; one result per request, in order.
+
+    Each round makes at most one ``place_orders`` call (first sends and 429
+    re-sends with the same ids) and one ``get_orders`` call (ambiguous and
+    duplicate outcomes). Nothing is ever re-sent under a new id.
+    """
     deadline = monotonic() + policy.total_timeout
-    attempt = 0
-    resent_absent = False
-    while True:
-        attempt += 1
-        try:
-            order = await exchange.place_order(request)
-        except DuplicateOrderError as exc:
-            # The venue already has this id: an earlier attempt got through.
-            found = await _poll(exchange, request, policy, sleep, monotonic, rng, deadline)
-            if found is not None:
-                return SubmitResult(request, outcome_of(found), found, None, attempt)
-            return SubmitResult(request, SubmitOutcome.UNKNOWN, None, _err(exc), attempt)
-        except (CircuitOpenError, NotionalLimitError) as exc:
-            # Refused locally by a safety wrapper: nothing left the process.
-            return SubmitResult(request, SubmitOutcome.REJECTED, None, _err(exc), attempt, False)
-        except OrderRejectedError as exc:
-            return SubmitResult(request, SubmitOutcome.REJECTED, None, _err(exc), attempt)
-        except RateLimitedError as exc:
-            if attempt >= policy.attempts or monotonic() >= deadline:
-                return SubmitResult(
-                    request, SubmitOutcome.REJECTED, None, _err(exc), attempt, False
-                )
-            wait = max(policy.delay(attempt, rng), exc.retry_after or 0.0)
+    results: dict[int, SubmitResult] = {}
+    attempts = [0] * len(requests)
+    polls = [0] * len(requests)
+    errors: dict[int, str] = {}
+    duplicate: set[int] = set()
+    resent: set[int] = set()
+    to_send = list(range(len(requests)))
+    to_poll: list[int] = []
+    while to_send or to_poll:
+        wait = 0.0
+        retry: list[int] = []
+        if to_send:
+            for i in to_send:
+                attempts[i] += 1
+            sent = await _place(exchange, [requests[i] for i in to_send])
+            for i, got in zip(to_send, sent, strict=True):
+                req = requests[i]
+                if isinstance(got, Order):
+                    results[i] = SubmitResult(req, outcome_of(got), got, None, attempts[i])
+                elif isinstance(got, DuplicateOrderError):
+                    duplicate.add(i)  # an earlier attempt got through: look it up
+                    errors[i] = _err(got)
+                    to_poll.append(i)
+                elif isinstance(got, CircuitOpenError | NotionalLimitError):
+                    # Refused locally by a safety wrapper: nothing left the process.
+                    results[i] = SubmitResult(
+                        req, SubmitOutcome.REJECTED, None, _err(got), attempts[i], False
+                    )
+                elif isinstance(got, OrderRejectedError):
+                    results[i] = SubmitResult(
+                        req, SubmitOutcome.REJECTED, None, _err(got), attempts[i]
+                    )
+                elif isinstance(got, RateLimitedError):
+                    if attempts[i] >= policy.attempts or monotonic() >= deadline:
+                        results[i] = SubmitResult(
+                            req, SubmitOutcome.REJECTED, None, _err(got), attempts[i], False
+                        )
+                    else:
+                        log.warning("%s: rate limited, retrying the same id", req.symbol)
+                        retry.append(i)
+                        wait = max(wait, policy.delay(attempts[i], rng), got.retry_after or 0.0)
+                else:
+                    # Ambiguous (timeout, 5xx, dropped): maybe accepted. Look, never resend.
+                    errors[i] = _err(got)
+                    to_poll.append(i)
+            to_send = retry
+        if to_poll:
+            found = await _lookup(
+                exchange, [(requests[i].symbol, requests[i].client_order_id) for i in to_poll]
+            )
+            still: list[int] = []
+            for i in to_poll:
+                req = requests[i]
+                polls[i] += 1
+                order = found.get(req.client_order_id)
+                if order is not None:
+                    results[i] = SubmitResult(req, outcome_of(order), order, None, attempts[i])
+                elif polls[i] < policy.attempts and monotonic() < deadline:
+                    still.append(i)
+                    wait = max(wait, policy.delay(polls[i], rng))
+                elif policy.resend_same_id_when_absent and i not in resent | duplicate:
+                    resent.add(i)
+                    polls[i] = 0
+                    to_send.append(i)
+                else:
+                    log.warning("%s: order %d outcome unknown", req.symbol, req.client_order_id)
+                    results[i] = SubmitResult(
+                        req, SubmitOutcome.UNKNOWN, None, errors.get(i), attempts[i]
+                    )
+            to_poll = still
+        if to_send or to_poll:
             await sleep(min(wait, max(deadline - monotonic(), 0.0)))
-            continue
-        except (ExchangeError, TimeoutError, OSError) as exc:
-            # Ambiguous: it may have been accepted. Look, never blindly resend.
-            found = await _poll(exchange, request, policy, sleep, monotonic, rng, deadline)
-            if found is not None:
-                return SubmitResult(request, outcome_of(found), found, None, attempt)
-            if policy.resend_same_id_when_absent and not resent_absent:
-                resent_absent = True
-                continue
-            return SubmitResult(request, SubmitOutcome.UNKNOWN, None, _err(exc), attempt)
-        return SubmitResult(request, outcome_of(order), order, None, attempt)
+    return [results[i] for i in range(len(requests))]
 
 
-async def _poll(
+async def cancel_batch(
     exchange: Exchange,
-    request: OrderRequest,
+    symbols: Sequence[str],
+    *,
     policy: RetryPolicy,
-    sleep: Sleep,
-    monotonic: Callable[[], float],
-    rng: random.Random | None,
-    deadline: float,
-) -> Order | None:
-    """Look the id up at the venue, with bounded backoff."""
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+) -> dict[str, CancelResult]:
+    """Cancel every open order of ours on ``symbols`` and confirm none is left.
+
+    One ``cancel_orders`` and one ``open_orders`` read per round for all the
+    symbols still unconfirmed. ``confirmed=False`` means the caller must not
+    place a new order for that symbol: two live orders could overfill.
+    """
+    deadline = monotonic() + policy.total_timeout
+    cancelled = dict.fromkeys(symbols, 0)
+    errors: dict[str, str | None] = dict.fromkeys(symbols)
+    done: dict[str, CancelResult] = {}
+    left = list(symbols)
     for attempt in range(1, policy.attempts + 1):
         try:
-            found = await exchange.get_order(request.symbol, request.client_order_id)
-        except (ExchangeError, TimeoutError, OSError):
-            found = None
-        if found is not None:
-            return found
-        if attempt == policy.attempts or monotonic() >= deadline:
-            return None
+            for symbol, n in (await exchange.cancel_orders(left)).items():
+                if symbol in cancelled:
+                    cancelled[symbol] += n
+        except (ExchangeError, TimeoutError, OSError) as exc:
+            for symbol in left:  # maybe applied anyway: the check below tells
+                errors[symbol] = _err(exc)
+        try:
+            still_open = {o.symbol for o in await exchange.open_orders(left)}
+        except (ExchangeError, TimeoutError, OSError) as exc:
+            for symbol in left:
+                errors[symbol] = _err(exc)
+        else:
+            for symbol in left:
+                if symbol not in still_open:
+                    done[symbol] = CancelResult(symbol, True, cancelled[symbol], None)
+                else:
+                    errors[symbol] = "order(s) still open"
+            left = [s for s in left if s in still_open]
+        if not left or attempt == policy.attempts or monotonic() >= deadline:
+            break
+        log.warning("cancel not confirmed for %s; retrying", ", ".join(left))
         await sleep(min(policy.delay(attempt, rng), max(deadline - monotonic(), 0.0)))
-    return None
+    for symbol in left:
+        done[symbol] = CancelResult(symbol, False, cancelled[symbol], errors[symbol])
+    return {s: done[s] for s in symbols}
+
+
+def cancel_events(
+    results: Mapping[str, CancelResult], *, cycle: int, at: datetime
+) -> list[AuditEvent]:
+    out: list[AuditEvent] = []
+    for symbol, res in results.items():
+        out.append(AuditEvent(at, A.CANCEL_INTENT, cycle, symbol, {}))
+        out.append(
+            AuditEvent(
+                at,
+                A.CANCEL_RESULT,
+                cycle,
+                symbol,
+                {"confirmed": res.confirmed, "cancelled": res.cancelled, "error": res.error},
+            )
+        )
+    return out
 
 
 async def cancel_symbol_orders(
@@ -270,43 +403,149 @@ async def cancel_symbol_orders(
     monotonic: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
 ) -> CancelResult:
-    """Cancel every open order of ``symbol`` and confirm none is left.
+    """Cancel every open order of ``symbol`` and confirm none is left (audited)."""
+    append_events(audit, [AuditEvent(now(), A.CANCEL_INTENT, cycle, symbol, {})])
+    res = (
+        await cancel_batch(
+            exchange,
+            [symbol],
+            policy=policy or RetryPolicy(),
+            sleep=sleep,
+            monotonic=monotonic,
+            rng=rng,
+        )
+    )[symbol]
+    data = {"confirmed": res.confirmed, "cancelled": res.cancelled, "error": res.error}
+    append_events(audit, [AuditEvent(now(), A.CANCEL_RESULT, cycle, symbol, data)])
+    return res
 
-    ``confirmed=False`` means the caller must not place a new order for the
-    symbol: two live orders could overfill.
-    """
-    policy = policy or RetryPolicy()
-    deadline = monotonic() + policy.total_timeout
-    _append(audit, AuditEvent(now(), A.CANCEL_INTENT, cycle, symbol, {}))
-    cancelled = 0
-    error: str | None = None
-    confirmed = False
-    for attempt in range(1, policy.attempts + 1):
-        try:
-            cancelled += await exchange.cancel_all_orders(symbol)
-        except (ExchangeError, TimeoutError, OSError) as exc:
-            error = _err(exc)  # maybe applied anyway: the check below tells
-        try:
-            left = [o for o in await exchange.open_orders([symbol]) if o.symbol == symbol]
-        except (ExchangeError, TimeoutError, OSError) as exc:
-            error = _err(exc)
-        else:
-            if not left:
-                confirmed = True
-                error = None
-                break
-            error = f"{len(left)} order(s) still open"
-        if attempt == policy.attempts or monotonic() >= deadline:
-            break
-        await sleep(min(policy.delay(attempt, rng), max(deadline - monotonic(), 0.0)))
-    _append(
-        audit,
-        AuditEvent(
-            now(),
-            A.CANCEL_RESULT,
-            cycle,
-            symbol,
-            {"confirmed": confirmed, "cancelled": cancelled, "error": error},
-        ),
+
+# --- unknown outcomes ----------------------------------------------------------
+
+UNKNOWN_LOOKUPS = 3
+"""Later lookups that must miss an unknown order before it counts as never arrived."""
+
+
+class Resolution(enum.StrEnum):
+    FILLED = "filled"
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    NEVER_ARRIVED = "never_arrived"
+
+
+def pending_of(request: OrderRequest, *, zone: int | None, at: datetime) -> PendingOrder:
+    return PendingOrder(
+        symbol=request.symbol,
+        client_order_id=request.client_order_id,
+        side=str(request.side),
+        size=request.size,
+        price=request.price,
+        order_type=str(request.order_type),
+        zone=zone,
+        since=at,
     )
-    return CancelResult(symbol, confirmed, cancelled, error)
+
+
+def apply_lookups(
+    state: HedgeState, found: Mapping[int, Order], *, cycle: int, at: datetime
+) -> tuple[HedgeState, list[AuditEvent]]:
+    """Fold one lookup of ``state.unknowns`` into the state (pure).
+
+    Filled, cancelled and long-absent orders are forgotten; an open one is
+    adopted by its symbol when the symbol tracks no other order (otherwise it
+    is a stray the decision cancels). Each resolution is an ``order_resolved``
+    event for the audit log.
+    """
+    keep: list[PendingOrder] = []
+    events: list[AuditEvent] = []
+    updates: dict[str, SymbolState] = {}
+    for p in state.unknowns:
+        order = found.get(p.client_order_id)
+        if order is None:
+            if p.lookups + 1 < UNKNOWN_LOOKUPS:
+                keep.append(attrs.evolve(p, lookups=p.lookups + 1))
+                continue
+            resolution = Resolution.NEVER_ARRIVED
+        elif order.status.is_open:
+            resolution = Resolution.OPEN
+            sym = updates.get(p.symbol, state.symbol(p.symbol))
+            if sym.order_id in (None, p.client_order_id) and p.order_type == "limit":
+                updates[p.symbol] = attrs.evolve(
+                    sym, order_id=p.client_order_id, order_zone=p.zone,
+                    order_placed_at=p.since or at,
+                )  # fmt: skip
+        elif order.filled_size > 0 or order.status is OrderStatus.FILLED:
+            resolution = Resolution.FILLED
+        else:
+            resolution = Resolution.CANCELLED
+        data: dict[str, object] = {
+            "client_order_id": p.client_order_id,
+            "resolution": str(resolution),
+            "side": p.side,
+            "size": p.size,
+            "lookups": p.lookups + 1,
+        }
+        if order is not None:
+            data.update(
+                status=str(order.status),
+                filled_size=order.filled_size,
+                avg_fill_price=order.avg_fill_price,
+            )
+        events.append(AuditEvent(at, A.ORDER_RESOLVED, cycle, p.symbol, data))
+    new_state = attrs.evolve(state.with_symbols(updates), unknowns=tuple(keep))
+    return new_state, events
+
+
+async def resolve_unknowns(
+    exchange: Exchange, state: HedgeState, *, cycle: int, at: datetime
+) -> tuple[HedgeState, list[AuditEvent]]:
+    """Look every unknown order up by client id (one ``get_orders`` read).
+
+    Returns the new state and the ``order_resolved`` events; the caller makes
+    both durable (the cycle in its one commit, reconciliation likewise). A
+    failed read changes nothing: the unknowns are looked up again next time.
+    """
+    if not state.unknowns:
+        return state, []
+    try:
+        found = await exchange.get_orders([(p.symbol, p.client_order_id) for p in state.unknowns])
+    except (ExchangeError, TimeoutError, OSError) as exc:
+        log.warning("unknown-order lookup failed: %s", _err(exc))
+        return state, []
+    return apply_lookups(state, found, cycle=cycle, at=at)
+
+
+def pending_from_audit(events: Iterable[AuditEvent]) -> tuple[PendingOrder, ...]:
+    """Orders written ahead whose outcome the log never recorded (crash mid-cycle).
+
+    Start-up reconciliation adds them to ``HedgeState.unknowns`` (skipping
+    ids already there) and calls :func:`resolve_unknowns`, so the log ends
+    with each one's ``order_resolved`` record.
+    """
+    intents: dict[int, AuditEvent] = {}
+    for ev in events:
+        cid = ev.data.get("client_order_id")
+        if not isinstance(cid, int):
+            continue
+        if ev.kind == A.ORDER_INTENT:
+            intents[cid] = ev
+        elif ev.kind == A.ORDER_RESOLVED or (
+            ev.kind == A.ORDER_RESULT and ev.data.get("outcome") != "unknown"
+        ):
+            intents.pop(cid, None)
+    out: list[PendingOrder] = []
+    for cid, ev in intents.items():
+        d = ev.data
+        size, price = d.get("size"), d.get("price")
+        out.append(
+            PendingOrder(
+                symbol=ev.symbol or "",
+                client_order_id=cid,
+                side=str(d.get("side", "")),
+                size=float(size) if isinstance(size, int | float) else 0.0,
+                price=float(price) if isinstance(price, int | float) else None,
+                order_type=str(d.get("type", "limit")),
+                since=ev.at,
+            )
+        )
+    return tuple(out)

@@ -243,7 +243,6 @@ class Hedger:
                 raise
             self.cycles += 1
             self.last_report = report
-            _log_cycle(report)
             await self._notify_cycle(report, circuit)
         finally:
             self._busy = False
@@ -371,12 +370,3 @@ def _reconcile_message(rec: ReconcileReport) -> str:
     if rec.unconfirmed:
         parts.append(f"cancels NOT confirmed on {', '.join(rec.unconfirmed)}")
     return "reconciliation: " + "; ".join(parts)
-
-
-def _log_cycle(report: CycleReport) -> None:
-    log.info(
-        "cycle %d: %d symbol(s), %d order(s) sent, %d error(s), %.3f s",
-        report.cycle, len(report.symbols), report.orders_sent,
-        len(report.errors) + sum(1 for s in report.symbols.values() if s.error),
-        report.duration_s,
-    )  # fmt: skip

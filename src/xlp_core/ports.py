@@ -8,6 +8,7 @@ must not be sent until ``AuditSink.append`` has returned.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -137,24 +138,22 @@ class ExchangeDefaults:
         raise NotImplementedError
 
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
-        out: list[PlaceOutcome] = []
-        for request in requests:
+        # Concurrent, so an unbatched venue still costs one round trip, not N.
+        async def one(request: OrderRequest) -> PlaceOutcome:
             try:
-                out.append(PlaceOutcome(request, order=await self.place_order(request)))
+                return PlaceOutcome(request, order=await self.place_order(request))
             except ExchangeError as exc:
-                out.append(PlaceOutcome(request, error=exc))
-        return out
+                return PlaceOutcome(request, error=exc)
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
 
     async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
-        return {s: await self.cancel_all_orders(s) for s in symbols}
+        counts = await asyncio.gather(*(self.cancel_all_orders(s) for s in symbols))
+        return dict(zip(symbols, counts, strict=True))
 
     async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
-        found: dict[int, Order] = {}
-        for symbol, cid in keys:
-            order = await self.get_order(symbol, cid)
-            if order is not None:
-                found[cid] = order
-        return found
+        found = await asyncio.gather(*(self.get_order(s, cid) for s, cid in keys))
+        return {cid: o for (_, cid), o in zip(keys, found, strict=True) if o is not None}
 
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
         return False

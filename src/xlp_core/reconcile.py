@@ -41,8 +41,8 @@ from xlp_core.audit import AuditEvent
 from xlp_core.config import HedgeConfig
 from xlp_core.decision import after_cancel
 from xlp_core.errors import AuditError, ExchangeError, StartupError, StateCorruptError
-from xlp_core.execution import RetryPolicy
-from xlp_core.ids import is_ours
+from xlp_core.execution import RetryPolicy, pending_from_audit, resolve_unknowns
+from xlp_core.ids import highest_logged_serial, is_ours
 from xlp_core.models import Order
 from xlp_core.ports import AuditSink, Exchange, StateStore
 from xlp_core.state import HedgeState, SymbolState
@@ -50,7 +50,7 @@ from xlp_core.state import HedgeState, SymbolState
 T = TypeVar("T")
 log = logging.getLogger("xlp_core.reconcile")
 
-LEGACY_IDS_ON_KNOWN_SYMBOLS = True
+LEGACY_IDS_ON_KNOWN_SYMBOLS = False
 """Transitional (remove when the cycle sends ``ids.order_id`` ids).
 
 The cycle still sends the legacy hash ids (``ids.client_order_id``), which
@@ -97,11 +97,9 @@ def state_from_audit(events: Iterable[AuditEvent], now: datetime) -> HedgeState:
     """
     last_cycle = 0
     symbols: dict[str, SymbolState] = {}
-    for ev in events:
-        last_cycle = max(last_cycle, ev.cycle)
-        if ev.kind != A.DECISION or ev.symbol is None:
-            continue
-        d = ev.data
+    events = list(events)
+    last_cycle = max((ev.cycle for ev in events), default=0)
+    for _ev, symbol, d in A.decision_records(events):
         offset, cost, pos, zone = (
             d.get("offset"),
             d.get("cost_basis"),
@@ -110,7 +108,7 @@ def state_from_audit(events: Iterable[AuditEvent], now: datetime) -> HedgeState:
         )
         if not isinstance(offset, int | float) or not isinstance(cost, int | float) or cost < 0:
             continue
-        symbols[ev.symbol] = SymbolState(
+        symbols[symbol] = SymbolState(
             offset=float(offset),
             cost_basis=float(cost),
             exchange_position=float(pos) if isinstance(pos, int | float) else None,
@@ -302,6 +300,36 @@ def _append(audit: AuditSink, event: AuditEvent) -> None:
         raise AuditError(f"audit append failed: {_err(exc)}") from exc
 
 
+def _append_many(audit: AuditSink, events: list[AuditEvent]) -> None:
+    try:
+        audit.append_many(events)
+    except AuditError:
+        raise
+    except Exception as exc:
+        raise AuditError(f"audit append failed: {_err(exc)}") from exc
+
+
+def _with_logged_orders(state: HedgeState, audit: AuditSink, namespace: str) -> HedgeState:
+    """Move the order serial past every serial the log used; adopt its unresolved intents.
+
+    A crash between an order's write-ahead record and the state save must
+    neither let a later order reuse that id nor leave the order's outcome
+    unknown forever.
+    """
+    logged = highest_logged_serial(audit.events(), namespace)
+    tracked = {p.client_order_id for p in state.unknowns}
+    pending = tuple(
+        p
+        for p in pending_from_audit(audit.events())
+        if p.client_order_id not in tracked and is_ours(p.client_order_id, namespace)
+    )
+    return attrs.evolve(
+        state,
+        next_serial=max(state.next_serial, logged + 1 if logged else 0),
+        unknowns=state.unknowns + pending,
+    )
+
+
 def _load(
     store: StateStore, audit: AuditSink, now: datetime, *, rebuild: bool
 ) -> tuple[HedgeState, bool]:
@@ -346,10 +374,13 @@ async def reconcile(
         "open orders", lambda: _open_orders_everywhere(exchange, known),
         policy=retry or startup_policy(config), sleep=sleep,
     )  # fmt: skip
-    # MERGE(core-cycle): resolve the state's pending unknown orders here (look
-    # each up by client id with exchange.get_orders and audit the resolution:
-    # filled / open / never arrived) before planning, so an unknown that
-    # turned out open is adopted rather than cancelled.
+    # Unknown outcomes (including intents a crash left without a result) are
+    # looked up by client id before planning, so one that turned out open is
+    # adopted rather than cancelled, and the log records each resolution.
+    state = _with_logged_orders(state, audit, config.namespace)
+    state, resolved = await resolve_unknowns(exchange, state, cycle=state.cycle, at=clock())
+    if resolved:
+        _append_many(audit, resolved)
     legacy = known if LEGACY_IDS_ON_KNOWN_SYMBOLS else ()
     plan = plan_reconcile(state, orders, namespace=config.namespace, legacy_symbols=legacy)
     for symbol, ids in sorted(plan.foreign.items()):

@@ -58,6 +58,7 @@ def fit_to_market(
     side: Side,
     size: float,
     price: float | None,
+    *,
     reference_price: float,
     max_size: float,
     rules: MarketRules | None,
@@ -69,10 +70,19 @@ def fit_to_market(
     whole exposure allows it (the reference defaults otherwise never trade on
     Lighter). The minimum is checked at the lower of the market and the
     order's own price, as a venue may value a limit at its limit. ``None``
-    means no valid order exists for this exposure.
+    means no valid order exists for this exposure (also when the price
+    rounds to zero ticks); non-finite input raises ``InvalidInputError``.
     """
+    for what, value in (("size", size), ("max size", max_size), ("min notional", min_notional)):
+        if not math.isfinite(value) or value < 0:
+            raise InvalidInputError(f"{what} must be finite and >= 0, got {value!r}")
+    reference_price = check_price(reference_price, "reference price")
+    if price is not None:
+        price = check_price(price, "order price")
     if rules is not None and price is not None:
         price = rules.round_price(price, side)
+        if not price > 0:
+            return None  # below one tick: no valid limit price
     value_price = min(reference_price, price) if price is not None else reference_price
     venue_min = max(min_notional, rules.min_notional if rules else 0.0)
     tolerance = 1 - 1e-9
@@ -80,6 +90,8 @@ def fit_to_market(
     if size * value_price < venue_min:
         size = venue_min / value_price
         bumped = True
+        if not math.isfinite(size):
+            return None  # a minimum no finite size reaches at this price
     if rules is None:
         size = min(size, max_size)
     else:
@@ -88,6 +100,8 @@ def fit_to_market(
             bumped = True
         cap = rules.round_size(max_size)
         steps = size / rules.size_increment
+        if not math.isfinite(steps):
+            return None  # absurd size: no order
         size = math.floor(steps + 1e-9) * rules.size_increment
         if size * value_price < venue_min * tolerance or size < rules.min_size:
             size = math.ceil(steps - 1e-9) * rules.size_increment  # up: rounding cost the minimum

@@ -46,14 +46,41 @@ class SymbolState:
 
 
 @attrs.frozen
+class PendingOrder:
+    """An order whose outcome is unknown: remembered until a lookup resolves it.
+
+    ``lookups`` counts the later lookups that did not find it; after
+    ``UNKNOWN_LOOKUPS`` of them it is recorded as never arrived.
+    """
+
+    symbol: str
+    client_order_id: int
+    side: str
+    size: float
+    price: float | None = None
+    order_type: str = "limit"
+    zone: int | None = None
+    since: datetime | None = None
+    lookups: int = 0
+
+
+@attrs.frozen
 class HedgeState:
-    """The whole persisted state: one record per symbol plus a cycle counter."""
+    """The whole persisted state: one record per symbol plus counters.
+
+    ``next_serial`` is the serial of the next client order id
+    (:func:`xlp_core.ids.order_id`); 0 means "not chosen yet" (a fresh state
+    picks one from the clock). ``unknowns`` are orders whose outcome is still
+    unknown, looked up every cycle until resolved.
+    """
 
     cycle: int = 0
     symbols: Mapping[str, SymbolState] = attrs.field(factory=dict)
     updated_at: datetime | None = None
     version: int = STATE_VERSION
     epoch: int = 0
+    next_serial: int = 0
+    unknowns: tuple[PendingOrder, ...] = ()
 
     def symbol(self, symbol: str) -> SymbolState:
         return self.symbols.get(symbol, SymbolState())
@@ -138,13 +165,51 @@ def symbol_state_from_dict(d: Any, where: str = "symbol") -> SymbolState:
     )
 
 
+def pending_to_dict(p: PendingOrder) -> dict[str, Any]:
+    return {
+        "symbol": p.symbol,
+        "client_order_id": p.client_order_id,
+        "side": p.side,
+        "size": p.size,
+        "price": p.price,
+        "order_type": p.order_type,
+        "zone": p.zone,
+        "since": _dt_out(p.since),
+        "lookups": p.lookups,
+    }
+
+
+def pending_from_dict(d: Any, where: str = "unknowns") -> PendingOrder:
+    if not isinstance(d, dict):
+        raise StateCorruptError(f"{where}: expected an object, got {type(d).__name__}")
+    symbol, side, kind = d.get("symbol"), d.get("side"), d.get("order_type", "limit")
+    if not isinstance(symbol, str) or not isinstance(side, str) or not isinstance(kind, str):
+        raise StateCorruptError(f"{where}: symbol, side and order_type must be strings")
+    cid = _int_in(d.get("client_order_id"), f"{where}.client_order_id")
+    if cid is None:
+        raise StateCorruptError(f"{where}.client_order_id: missing")
+    return PendingOrder(
+        symbol=symbol,
+        client_order_id=cid,
+        side=side,
+        size=_num_in(d.get("size"), f"{where}.size") or 0.0,
+        price=_num_in(d.get("price"), f"{where}.price", optional=True),
+        order_type=kind,
+        zone=_int_in(d.get("zone"), f"{where}.zone"),
+        since=_dt_in(d.get("since"), f"{where}.since"),
+        lookups=_int_in(d.get("lookups", 0), f"{where}.lookups") or 0,
+    )
+
+
 def state_to_dict(state: HedgeState) -> dict[str, Any]:
     return {
         "version": state.version,
         "cycle": state.cycle,
         "epoch": state.epoch,
+        "next_serial": state.next_serial,
         "updated_at": _dt_out(state.updated_at),
         "symbols": {k: symbol_state_to_dict(v) for k, v in sorted(state.symbols.items())},
+        "unknowns": [pending_to_dict(p) for p in state.unknowns],
     }
 
 
@@ -160,10 +225,18 @@ def state_from_dict(d: Any) -> HedgeState:
     if not isinstance(symbols_raw, dict):
         raise StateCorruptError("state.symbols: expected an object")
     symbols = {str(k): symbol_state_from_dict(v, f"symbols.{k}") for k, v in symbols_raw.items()}
+    unknowns_raw = d.get("unknowns", [])
+    if not isinstance(unknowns_raw, list):
+        raise StateCorruptError("state.unknowns: expected a list")
+    next_serial = _int_in(d.get("next_serial", 0), "state.next_serial") or 0
+    if next_serial < 0:
+        raise StateCorruptError(f"state.next_serial: negative {next_serial!r}")
     return HedgeState(
         cycle=cycle or 0,
         symbols=symbols,
         updated_at=_dt_in(d.get("updated_at"), "state.updated_at"),
         version=STATE_VERSION,
         epoch=_int_in(d.get("epoch", 0), "state.epoch") or 0,
+        next_serial=next_serial,
+        unknowns=tuple(pending_from_dict(u, f"unknowns[{i}]") for i, u in enumerate(unknowns_raw)),
     )

@@ -40,7 +40,7 @@ from xlp_core.decision import (
     finish_cycle,
 )
 from xlp_core.errors import InvalidInputError, MissingSymbolError
-from xlp_core.ids import client_order_id
+from xlp_core.ids import first_serial, next_serial, order_id
 from xlp_core.models import MarketRules, Side
 from xlp_core.offset import EPSILON
 from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
@@ -260,7 +260,7 @@ def run_fast(
     for leg in legs:
         leg.book = books[leg.name]
     by_name = {leg.name: leg for leg in legs}
-    namespace = f"{config.namespace}:{int(epochs[0] * 1000) & 0xFFFF_FFFF_FFFF}"
+    serial = [first_serial(times[0])]  # one client id per intended order
     if initial_hedge:
         for leg in legs:
             leg.pos = opening_position(leg.ideals[0], leg.rules)
@@ -321,7 +321,13 @@ def run_fast(
             cost, offset, params.price_offset_pct, price, params.max_limit_deviation_pct
         )
         sized = fit_to_market(
-            side, wanted, limit, price, abs(offset), leg.rules, params.min_order_notional
+            side,
+            wanted,
+            limit,
+            reference_price=price,
+            max_size=abs(offset),
+            rules=leg.rules,
+            min_notional=params.min_order_notional,
         )
         return sized is None
 
@@ -358,7 +364,8 @@ def run_fast(
             assert action.side is not None
             sign = action.side.sign
             is_limit = kind is ActionKind.PLACE_LIMIT
-            cid = client_order_id(namespace, leg.name, cycle, 0 if is_limit else 1)
+            cid = order_id(config.namespace, serial[0])
+            serial[0] = next_serial(serial[0])
             if is_limit:
                 assert action.price is not None
                 outcome, at = model.place_limit(
