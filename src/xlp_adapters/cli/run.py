@@ -1,0 +1,423 @@
+"""``xlp run``: the hedger, on the paper exchange unless the config names a real venue
+*and* ``--live`` is given.
+
+Every input is checked before anything is opened or sent (a malformed
+``--paper-price`` is refused, not ignored); the loop itself is reached through
+:func:`hedge`, the one place that knows which hedger implementation runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from xlp_adapters.cli._common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    check_writable,
+    load_config,
+    open_audit,
+    open_store,
+    pairs,
+    say,
+    secret_values,
+    utc_now,
+)
+from xlp_core.errors import (
+    ConfigError,
+    InvalidInputError,
+    LiveTradingNotEnabledError,
+    StateError,
+)
+
+if TYPE_CHECKING:
+    from xlp_adapters.cli._feeds import LighterFeed, ReplayFeed
+    from xlp_core.config import HedgeConfig
+    from xlp_core.cycle import CycleReport
+    from xlp_core.ports import AuditSink, Exchange, PoolSource, StateStore
+
+log = logging.getLogger("xlp_adapters.cli.run")
+
+DESCRIPTION = """\
+Run the hedger: reconcile with the venue, then one hedge cycle per
+check_interval_seconds until SIGINT/SIGTERM (the cycle in flight finishes).
+Paper trading needs a price source: --feed replay:DIR (a backtest data set,
+offline), --sample (the bundled data set), --paper-price (fixed prices) or
+--feed lighter (Lighter's public prices, needs the network). Every output
+line is timestamped (UTC). With --once or --max-cycles the exit code is 1 if
+a cycle had errors."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> object:
+    r = subparsers.add_parser(
+        "run", help="run the hedger (paper exchange unless --live)", description=DESCRIPTION
+    )
+    r.add_argument("--config", help="TOML file (default: ./xlp.toml if present)")
+    r.add_argument(
+        "--live", action="store_true", help="allow a real-money venue (config must say so too)"
+    )
+    r.add_argument("--once", action="store_true", help="run one cycle and exit")
+    r.add_argument("--max-cycles", type=int, metavar="N", help="stop after N cycles (N >= 1)")
+    r.add_argument(
+        "--interval", type=float, metavar="SECONDS", help="override check_interval_seconds"
+    )
+    r.add_argument("--state", metavar="PATH", help="override state_path")
+    r.add_argument("--audit", metavar="PATH", help="override audit_path")
+    r.add_argument(
+        "--rebuild-state", action="store_true", help="rebuild a corrupt state from the venue"
+    )
+    r.add_argument(
+        "--feed",
+        metavar="SOURCE",
+        help="paper prices: replay:DIR (prices.csv + pools.csv, one step per cycle), "
+        "lighter (live public prices) or fixed (--paper-price)",
+    )
+    r.add_argument(
+        "--sample",
+        action="store_true",
+        help="paper run on the bundled sample data set and its hedge.toml (offline)",
+    )
+    r.add_argument(
+        "--paper-price",
+        action="append",
+        default=[],
+        metavar="SYM=PRICE[,...]",
+        help="fixed paper prices (implies --feed fixed)",
+    )
+    r.add_argument(
+        "--paper-position",
+        action="append",
+        default=[],
+        metavar="SYM=SIZE[,...]",
+        help="start the paper account with these signed positions (e.g. the hedge you hold)",
+    )
+    r.add_argument(
+        "--paper-state",
+        metavar="PATH",
+        help="file keeping the paper account between runs (default: <state>.paper.json)",
+    )
+    r.add_argument(
+        "--static-pool",
+        action="append",
+        default=[],
+        metavar="POOL:SYM=X[,...]",
+        help="fixed pool composition per LP token (overrides static_pools from the config)",
+    )
+    return r
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args, os.environ))
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """Everything ``xlp run`` was asked to do, validated before anything is opened."""
+
+    config: HedgeConfig
+    feed: str  # "fixed" | "replay" | "lighter" | "" (a live venue: no paper feed)
+    replay_dir: Path | None
+    prices: Mapping[str, float]
+    positions: Mapping[str, float]
+    static: Mapping[str, Mapping[str, float]]
+    max_cycles: int | None
+    state_path: str
+    audit_path: str
+    paper_file: Path | None
+
+
+def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
+    config_path = args.config
+    replay: Path | None = None
+    if args.sample:
+        from xlp_adapters.cli._sample import sample_dir
+
+        replay = sample_dir()
+        config_path = config_path or str(replay / "hedge.toml")
+    config = load_config(config_path, environ)
+    if config.exchange != "paper" and not args.live:
+        raise LiveTradingNotEnabledError(
+            f"config selects {config.exchange!r} (real money); add --live to trade it"
+        )
+    if args.interval is not None:
+        config = attrs.evolve(config, check_interval_seconds=args.interval)
+    max_cycles = 1 if args.once else args.max_cycles
+    if max_cycles is not None and max_cycles < 1:
+        raise ConfigError("--max-cycles", f"must be >= 1, got {max_cycles}")
+    prices = _merge(args.paper_price, "--paper-price")
+    positions = _merge(args.paper_position, "--paper-position")
+    static = {**config.static_pools, **_static_pools(args.static_pool)}
+    feed = ""
+    if config.exchange == "paper":
+        feed, where = _choose_feed(args.feed, replay, prices)
+        replay = where if feed == "replay" else None
+    state_path = args.state or config.state_path
+    paper_file = None
+    if config.exchange == "paper":
+        paper_file = check_writable(args.paper_state or f"{state_path}.paper.json", "--paper-state")
+    return Plan(
+        config=config, feed=feed, replay_dir=replay, prices=prices, positions=positions,
+        static=static, max_cycles=max_cycles, state_path=state_path,
+        audit_path=args.audit or config.audit_path, paper_file=paper_file,
+    )  # fmt: skip
+
+
+def _merge(specs: Sequence[str], what: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for spec in specs:
+        out.update(pairs(spec, what))
+    return out
+
+
+def _static_pools(specs: Sequence[str]) -> dict[str, dict[str, float]]:
+    from xlp_core.config import shown
+
+    out: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        pool, sep, rest = spec.partition(":")
+        if not sep or not pool.strip():
+            raise ConfigError("--static-pool", f"expected POOL:SYM=X[,...], got {shown(spec)}")
+        comp = pairs(rest, "--static-pool")
+        if any(v < 0 for v in comp.values()):
+            raise ConfigError("--static-pool", "per-token amounts must be >= 0")
+        out[pool.strip().upper()] = comp
+    return out
+
+
+def _choose_feed(
+    given: str | None, sample: Path | None, prices: Mapping[str, float]
+) -> tuple[str, Path | None]:
+    from xlp_adapters.cli._feeds import parse_feed
+
+    if given is None:
+        if sample is not None:
+            return "replay", sample
+        if prices:
+            return "fixed", None
+        raise ConfigError(
+            "--feed",
+            "paper trading needs prices: --feed replay:DIR, --sample, --paper-price "
+            "SYM=PRICE, or --feed lighter (network)",
+        )
+    kind, where = parse_feed(given)
+    if kind == "fixed" and not prices:
+        raise ConfigError("--feed", "fixed needs --paper-price SYM=PRICE")
+    if kind != "fixed" and prices:
+        raise ConfigError("--paper-price", f"conflicts with --feed {kind}")
+    if kind == "replay":
+        assert where is not None
+        if not (where / "prices.csv").is_file():
+            raise ConfigError("--feed", f"{where}: no prices.csv")
+    return kind, where
+
+
+# --- wiring ----------------------------------------------------------------------
+
+
+async def hedge(
+    *,
+    exchange: Exchange,
+    pools: Sequence[PoolSource],
+    store: StateStore,
+    audit: AuditSink,
+    config: HedgeConfig,
+    stop: asyncio.Event,
+    max_cycles: int | None,
+    rebuild_state: bool,
+    on_cycle: Callable[[CycleReport], None],
+    before_cycle: Callable[[], Awaitable[None]] | None,
+) -> tuple[int, str]:
+    """Run the hedger until ``stop`` or ``max_cycles``: ``(cycles run, why it stopped)``.
+
+    The only place ``xlp run`` names the loop implementation.
+    """
+    from xlp_adapters.runner import run_loop
+
+    result = await run_loop(
+        exchange=exchange, pools=pools, store=store, audit=audit, config=config,
+        clock=utc_now, stop=stop, max_cycles=max_cycles, rebuild_state=rebuild_state,
+        on_cycle=on_cycle, before_cycle=before_cycle,
+    )  # fmt: skip
+    return result.cycles, result.stopped_by
+
+
+def build_pools(
+    config: HedgeConfig, static: Mapping[str, Mapping[str, float]], replay: ReplayFeed | None
+) -> list[PoolSource]:
+    from xlp_adapters.pools import AlpPoolSource, JlpPoolSource, StaticPoolSource
+
+    pools: list[PoolSource] = []
+    replayed = set(replay.scenario.pools) if replay is not None else set()
+    for name, amount in config.pools.items():
+        if amount == 0:
+            continue
+        key = name.upper()
+        if key in static:
+            pools.append(StaticPoolSource(key, static[key]))
+        elif key in replayed and replay is not None:
+            pools.extend(replay.pools([key]))
+        elif key == "JLP":
+            pools.append(JlpPoolSource(rpc_url=config.rpc_url))
+        elif key == "ALP":
+            pools.append(AlpPoolSource(rpc_url=config.rpc_url))
+        else:
+            raise ConfigError(f"pools.{name}", "no source: add it to static_pools")
+    return pools
+
+
+async def build_venue(p: Plan, environ: Mapping[str, str]) -> tuple[Exchange, Any]:
+    """``(wrapped, venue)``: the venue in the safety layers, and the bare venue."""
+    from xlp_core.safety import wrap_exchange
+
+    venue: Any
+    if p.config.exchange == "paper":
+        from xlp_adapters.paper import PaperExchange
+
+        venue = PaperExchange(prices=p.prices, positions=p.positions, clock=utc_now)
+    else:
+        from xlp_adapters.lighter import LighterCredentials, LighterExchange
+
+        credentials = LighterCredentials.from_env(environ)
+        venue = await LighterExchange.connect(
+            credentials, base_url=p.config.lighter_base_url, chain_id=p.config.lighter_chain_id
+        )
+    return wrap_exchange(venue, p.config), venue
+
+
+def load_paper(venue: Any, path: Path) -> bool:
+    """Restore the paper account from ``path`` if it exists; malformed files are refused."""
+    if not path.exists():
+        return False
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read the paper account: {exc.strerror}") from None
+    try:
+        snapshot = json.loads(raw)
+    except ValueError:
+        snapshot = None
+    if not isinstance(snapshot, dict):
+        raise InvalidInputError(f"{path}: not a paper account snapshot (a JSON object)")
+    try:
+        venue.restore(snapshot)
+    except InvalidInputError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInputError(
+            f"{path}: paper snapshot is malformed ({type(exc).__name__})"
+        ) from None
+    return True
+
+
+def save_paper(venue: Any, path: Path) -> None:
+    from xlp_adapters.stores._fs import atomic_write
+
+    try:
+        atomic_write(path, json.dumps(venue.snapshot(), allow_nan=False).encode())
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: paper account not saved: {exc}") from None
+
+
+def describe(report: CycleReport) -> str:
+    parts = []
+    for sym, r in report.symbols.items():
+        if r.error:
+            parts.append(f"{sym}: skipped ({r.error})")
+        else:
+            acts = ",".join(f"{a.action.kind}:{a.outcome}" for a in r.actions) or "-"
+            parts.append(f"{sym}: ${r.offset_usd:+.2f} zone={r.zone} {acts}")
+    errs = f" errors={list(report.errors)}" if report.errors else ""
+    return f"cycle {report.cycle}: " + "; ".join(parts) + errs
+
+
+async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from xlp_adapters.runner import install_stop_signals
+
+    p = plan(args, environ)
+    for warning in p.config.warnings():
+        log.warning("%s", warning)
+    replay: ReplayFeed | None = None
+    lighter: LighterFeed | None = None
+    if p.feed == "replay":
+        from xlp_adapters.cli._feeds import ReplayFeed
+
+        assert p.replay_dir is not None
+        replay = ReplayFeed(p.replay_dir)
+    exchange, venue = await build_venue(p, environ)
+    stop = asyncio.Event()
+    failed: list[int] = []
+    stores: list[Any] = []
+    pools: list[PoolSource] = []
+    try:
+        pools = build_pools(p.config, p.static, replay)
+        if p.paper_file is not None and load_paper(venue, p.paper_file) and p.positions:
+            log.warning("--paper-position ignored: %s holds the paper account", p.paper_file)
+        before_cycle: Callable[[], Awaitable[None]] | None = None
+        if replay is not None:
+            feed_replay = replay
+
+            async def before_cycle() -> None:
+                venue.set_prices(feed_replay.advance())
+
+        elif p.feed == "lighter":
+            from xlp_adapters.cli._feeds import LighterFeed
+
+            symbols = sorted(set(p.config.symbols) | {"SOL", "ETH", "BTC", "BONK"})
+            lighter = LighterFeed(
+                p.config.lighter_base_url,
+                attempts=p.config.startup_retry_attempts,
+                symbols=symbols,
+            )
+            feed_lighter = lighter
+
+            async def before_cycle() -> None:
+                venue.set_prices(await feed_lighter.prices())
+
+        def on_cycle(report: CycleReport) -> None:
+            say(describe(report))
+            if not report.ok:
+                failed.append(report.cycle)
+            if p.paper_file is not None:
+                save_paper(venue, p.paper_file)
+            if replay is not None and replay.exhausted:
+                say("replay data exhausted")
+                stop.set()
+
+        stores.append(open_store(p.state_path))
+        stores.append(open_audit(p.audit_path, secret_values(environ)))
+        remove = install_stop_signals(stop)
+        try:
+            cycles, why = await hedge(
+                exchange=exchange, pools=pools, store=stores[0], audit=stores[1],
+                config=p.config, stop=stop, max_cycles=p.max_cycles,
+                rebuild_state=args.rebuild_state, on_cycle=on_cycle, before_cycle=before_cycle,
+            )  # fmt: skip
+        finally:
+            remove()
+        say(f"stopped after {cycles} cycle(s): {why}")
+    finally:
+        await _close(exchange, lighter, pools, stores)
+    if failed and p.max_cycles is not None:
+        say(f"cycle(s) with errors: {failed}")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+async def _close(exchange: Exchange, lighter: Any, pools: Sequence[Any], stores: list[Any]) -> None:
+    await exchange.close()
+    if lighter is not None:
+        await lighter.close()
+    for pool in pools:
+        closer = getattr(pool, "close", None)
+        if closer is not None:
+            await closer()
+    for s in reversed(stores):
+        s.close()
