@@ -270,7 +270,8 @@ class HedgeConfig:
         for key in data:
             if not isinstance(key, str) or key not in fields:
                 known = ", ".join(sorted(fields))
-                raise ConfigError(shown(key), f"unknown setting (known: {known})")
+                name = key if isinstance(key, str) and not looks_secret(key) else shown(key)
+                raise ConfigError(name[:60], f"unknown setting (known: {known})")
         kwargs = {k: _coerce(fields[k], v) for k, v in data.items()}
         try:
             return cls(**kwargs)
