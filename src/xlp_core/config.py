@@ -214,12 +214,14 @@ class HedgeConfig:
 
     def __attrs_post_init__(self) -> None:
         if self.mode not in ("paper", "live"):
-            raise ConfigError("mode", f"must be 'paper' or 'live', got {self.mode!r}")
+            raise ConfigError("mode", f"must be 'paper' or 'live', got {shown(self.mode)}")
         if self.exchange not in ("paper", "lighter"):
-            raise ConfigError("exchange", f"must be 'paper' or 'lighter', got {self.exchange!r}")
+            raise ConfigError(
+                "exchange", f"must be 'paper' or 'lighter', got {shown(self.exchange)}"
+            )
         if self.exchange != "paper" and self.mode != "live":
             raise ConfigError(
-                "mode", f"exchange {self.exchange!r} trades real money: set mode = 'live'"
+                "mode", f"exchange {shown(self.exchange)} trades real money: set mode = 'live'"
             )
         if not self.namespace or len(self.namespace) > 64:
             raise ConfigError("namespace", "must be 1-64 characters")
