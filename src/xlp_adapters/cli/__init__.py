@@ -80,6 +80,19 @@ def register(name: str, module: str, help: str, *, optional: bool = False) -> No
 
 
 def _version() -> str:
+    """The installed version, from the ``xlp_core-VERSION.dist-info`` directory name.
+
+    ``importlib.metadata`` alone takes longer to import than the rest of the
+    CLI, so it is only the fallback.
+    """
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("xlp_core-") and name.endswith(".dist-info"):
+                return name[len("xlp_core-") : -len(".dist-info")]
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -149,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``xlp``; returns the exit code (argparse may raise SystemExit(2))."""
     args_in = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not args_in or any(a in ("-h", "--help") for a in args_in[:1]):
+        if not args_in or args_in[0] in ("-h", "--help", "--version"):
             build_parser(args_in)[0].parse_args(args_in)  # help/usage needs nothing more
         return _main(args_in)
     except BrokenPipeError:
