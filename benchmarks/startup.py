@@ -48,7 +48,7 @@ def precompile() -> None:
     import xlp_core
 
     for package in (xlp_core, xlp_adapters):
-        compileall.compile_dir(Path(package.__file__).parent, quiet=2)
+        compileall.compile_dir(Path(str(package.__file__)).parent, quiet=2)
 
 
 def main() -> int:
