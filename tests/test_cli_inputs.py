@@ -150,10 +150,14 @@ def test_bad_backtest_and_audit_arguments(
 
 
 def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["run", "--max-cycles", "x"], ["nope"], []):
+    for argv in (["run", "--max-cycles", "x"], ["nope"], [], ["run", "--max-cycles", KEY]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("xlp: ")
+        assert err.count("\n") == 1
+        assert KEY[:24] not in err
 
 
 def test_unknown_environment_variable(

@@ -27,6 +27,7 @@ TYPE_CHECKING = False  # not `from typing import`: typing alone costs ~8 ms
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
     from xlp_adapters.cli._protocol import CommandModule
 
@@ -112,6 +113,18 @@ class _VersionAction(argparse.Action):
         parser.exit(EXIT_OK)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (exit 2), with anything key-like in them hidden."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        message = re.sub(r"[0-9A-Za-z+/=_-]{24,}", "<hidden>", " ".join(message.split()))
+        where = self.prog.removeprefix("xlp").strip()
+        prefix = f"xlp: {where}: " if where else "xlp: "
+        self.exit(EXIT_CONFIG, f"{prefix}{message} (see {self.prog} --help)\n")
+
+
 def _chosen(argv: Sequence[str]) -> str | None:
     """The subcommand named in ``argv`` (the first word that is not a global option)."""
     skip = False
@@ -132,7 +145,7 @@ def build_parser(
 ) -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     """The parser, with full options only for the subcommand ``argv`` names."""
     doc = (__doc__ or "").split("\n\n")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xlp",
         description="Delta-hedge liquidity-pool tokens with perpetual futures.",
         epilog=doc[-1].split("more than the interpreter. ")[-1],
@@ -143,7 +156,7 @@ def build_parser(
         metavar="LEVEL",
         help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: $XLP_LOG_LEVEL or INFO)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub: Any = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen(argv)
     runners: dict[str, Callable[[argparse.Namespace], int]] = {}
     for name, command in COMMANDS.items():
