@@ -92,6 +92,7 @@ def test_config_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
         ["--paper-price", "SOL=150", "--feed", "bogus"],
         ["--feed", "replay:/nonexistent/dir"],
         ["--feed", "fixed"],
+        ["--paper-price", "SOL=150", "--paper-state", "/proc/xlp-paper.json"],  # even for root
         [],  # paper with no price source at all
     ],
 )

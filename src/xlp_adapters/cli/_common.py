@@ -172,9 +172,21 @@ def check_writable(path: str, what: str) -> Path:
         writable = os.access(target, os.W_OK)
     else:
         writable = os.access(existing, os.W_OK | os.X_OK)
+    if writable and existing == parent:
+        writable = _can_create_in(parent)  # access() says yes to root on /proc, read-only fs...
     if not writable:
-        raise ConfigError(what, f"{target}: permission denied")
+        raise ConfigError(what, f"{target}: cannot write there")
     return target
+
+
+def _can_create_in(directory: Path) -> bool:
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".xlp-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 # --- stores ---------------------------------------------------------------------
