@@ -189,3 +189,24 @@ def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "engine cycle" in out
     assert png.stat().st_size > 1000
     assert csv.read_text().count("\n") > 100
+
+
+def test_status_and_audit_on_json_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state, log = str(tmp_path / "s.json"), tmp_path / "a.jsonl"
+    paths = ["--state", state, "--audit", str(log)]
+    assert main(["run", "--sample", "--max-cycles", "2", "--interval", "0.01", *paths]) == 0
+    with log.open("ab") as fh:
+        fh.write(b'{"at": "2026-01-01T00:00')  # a write in flight: skipped, not an error
+    capsys.readouterr()
+    assert main(["status", "--json", *paths]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["state"]["cycle"] == 2
+    assert status["last_cycle"]["cycle"] == 2
+    assert main(["audit", "--audit", str(log), "--kind", "cycle_end"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join([lines[0], b"{not json}\n", *lines[1:]]))
+    assert main(["audit", "--audit", str(log)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("xlp: AuditError")
+    assert err.count("\n") == 1
