@@ -270,7 +270,9 @@ def test_cli_fuzz_never_tracebacks(argv: list[str]) -> None:
             exit_code, code = exc.code, 0
         finally:
             os.chdir(here)
-            logging.getLogger().handlers.clear()
+            root = logging.getLogger()
+            for h in [h for h in root.handlers if h.get_name() == "xlp-cli"]:
+                root.removeHandler(h)
         assert exit_code in (None, 0, 2), argv
         assert code in (0, 1, 2, 3), argv
         if code == 1:

@@ -74,8 +74,12 @@ def configure_logging(level: str) -> None:
     formatter = logging.Formatter(LOG_FORMAT, TIME_FORMAT)
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
+    handler.set_name("xlp-cli")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler (main() may run twice in one process, e.g. tests).
+    for old in [h for h in root.handlers if h.get_name() == "xlp-cli"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
     root.setLevel(level)
 
 
