@@ -254,3 +254,16 @@ def test_a_key_in_the_wrong_place_is_never_echoed(
     for exc in chain(raised[0]):
         assert KEY[:30] not in str(exc)
         assert KEY[:30] not in repr(exc.args)
+
+
+def test_error_lines_scrub_the_lighter_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlp_adapters.cli._common import report
+    from xlp_core.errors import ExchangeError
+
+    monkeypatch.setenv("XLP_LIGHTER_PRIVATE_KEY", f"0x{KEY}")
+    assert report(ExchangeError(f"signer refused {KEY}")) == 1
+    err = capsys.readouterr().err
+    assert KEY not in err
+    assert "signer refused ***" in err

@@ -103,6 +103,8 @@ def error_exit_code(exc: XlpError) -> int:
 def report(exc: XlpError) -> int:
     """Print one ``xlp: ...`` line for ``exc`` and return its exit code."""
     message = one_line(str(exc))
+    for secret in secret_values(os.environ):  # a last line of defence for adapters' messages
+        message = message.replace(secret, "***")
     pid = exc.holder_pid if isinstance(exc, StateLockedError) else None
     if pid is not None and str(pid) not in message:
         message += f" (held by pid {pid})"
