@@ -237,3 +237,20 @@ def test_state_locked_names_the_holder(
     assert "4242" in err
     assert len(err.splitlines()) == 1
     assert _common.report(StartupError("venue down after 5 attempts")) == 1
+
+
+@pytest.mark.parametrize("name", ["a.sqlite", "a.jsonl"])
+def test_run_audit_scrubs_the_lighter_key(tmp_path: Path, name: str) -> None:
+    from datetime import UTC, datetime
+
+    from xlp_adapters.cli._common import open_audit, secret_values
+
+    key = "ab" * 40
+    secrets = secret_values({"XLP_LIGHTER_PRIVATE_KEY": f"0x{key}"})
+    audit = open_audit(str(tmp_path / name), secrets)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    audit.append(A.AuditEvent(at, "error", 1, "SOL", {"message": f"signer refused 0x{key}"}))
+    (event,) = list(audit.events())
+    audit.close()
+    assert key not in json.dumps(event.data)
+    assert event.data["message"] == "signer refused ***"
