@@ -254,3 +254,14 @@ def test_run_audit_scrubs_the_lighter_key(tmp_path: Path, name: str) -> None:
     audit.close()
     assert key not in json.dumps(event.data)
     assert event.data["message"] == "signer refused ***"
+
+
+def test_missing_lighter_extra_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "xlp_adapters.lighter", None)  # import fails
+    cfg = write_config(tmp_path, 'exchange = "lighter"\nmode = "live"\n')
+    assert main(["run", "--config", str(cfg), "--once", "--live"]) == 2
+    err = capsys.readouterr().err
+    assert "MissingExtraError" in err
+    assert "xlp-core[lighter]" in err

@@ -210,6 +210,10 @@ def _main(argv: list[str]) -> int:
         return int(code)
     except XlpError as exc:
         return report(exc)
+    except ImportError as exc:  # an optional dependency an adapter did not wrap
+        print(f"xlp: missing dependency {exc.name or exc}: install the extra it belongs to",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
     except MemoryError:
         print("xlp: out of memory", file=sys.stderr)
         return EXIT_ERROR

@@ -35,6 +35,7 @@ from xlp_core.errors import (
     ConfigError,
     InvalidInputError,
     LiveTradingNotEnabledError,
+    MissingExtraError,
     StateError,
 )
 
@@ -283,8 +284,12 @@ async def build_venue(p: Plan, environ: Mapping[str, str]) -> tuple[Exchange, An
 
         venue = PaperExchange(prices=p.prices, positions=p.positions, clock=utc_now)
     else:
-        from xlp_adapters.lighter import LighterCredentials, LighterExchange
-
+        try:
+            from xlp_adapters.lighter import LighterCredentials, LighterExchange
+        except MissingExtraError:
+            raise
+        except ImportError:
+            raise MissingExtraError("lighter", "live trading on Lighter") from None
         credentials = LighterCredentials.from_env(environ)
         venue = await LighterExchange.connect(
             credentials, base_url=p.config.lighter_base_url, chain_id=p.config.lighter_chain_id
