@@ -267,3 +267,34 @@ def test_error_lines_scrub_the_lighter_key(
     err = capsys.readouterr().err
     assert KEY not in err
     assert "signer refused ***" in err
+
+
+def bad_data(tmp_path: Path, kind: str) -> Path:
+    d = tmp_path / kind
+    d.mkdir()
+    sample = Path(__file__).parents[1] / "examples" / "data" / "sample"
+    (d / "pools.csv").write_bytes((sample / "pools.csv").read_bytes())
+    head = b"timestamp,symbol,price\n"
+    if kind == "directory":
+        (d / "prices.csv").mkdir()
+    elif kind == "not-utf8":
+        (d / "prices.csv").write_bytes(head + b"\xff\xfe,SOL,1\n")
+    else:  # a field over the csv module's limit
+        (d / "prices.csv").write_bytes(
+            head + b'2025-01-01T00:00:00Z,SOL,"' + b"9" * 200_000 + b'"\n'
+        )
+    return d
+
+
+@pytest.mark.parametrize("kind", ["directory", "not-utf8", "huge-field"])
+def test_bad_data_files_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    data = bad_data(tmp_path, kind)
+    assert main(["backtest", str(data), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xlp: "), err
+    assert err.count("\n") == 1, err
+    cfg = config(tmp_path, GOOD)
+    code = main(run_args(tmp_path, cfg, "--feed", f"replay:{data}", "--static-pool", "JLP:SOL=1"))
+    assert_refused(code, capsys.readouterr().err.splitlines()[-1] + "\n", tmp_path)

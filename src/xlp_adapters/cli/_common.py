@@ -6,11 +6,12 @@ Imports here are the standard library and ``xlp_core.errors`` only, so that
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -112,6 +113,28 @@ def report(exc: XlpError) -> int:
         message = f"start-up failed: {message}"
     print(f"xlp: {type(exc).__name__}: {message}", file=sys.stderr)
     return error_exit_code(exc)
+
+
+@contextlib.contextmanager
+def data_errors(what: str) -> Iterator[None]:
+    """Map what a data file can throw (not UTF-8, a directory, a CSV field too big,
+    a number too large) to a one-line :class:`InvalidInputError` about ``what``.
+
+    The loaders should raise typed errors themselves; this keeps the CLI free of
+    tracebacks whatever they miss.
+    """
+    import csv
+
+    try:
+        yield
+    except UnicodeError:
+        raise InvalidInputError(f"{what}: a data file is not UTF-8 text") from None
+    except OSError as exc:
+        name = exc.filename or what
+        raise InvalidInputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    except (csv.Error, OverflowError, RecursionError) as exc:
+        text = one_line(str(exc))[:120]
+        raise InvalidInputError(f"{what}: malformed data: {text}") from None
 
 
 # --- config ---------------------------------------------------------------------

@@ -42,7 +42,10 @@ class ReplayFeed:
             raise MissingExtraError(
                 "backtest", "a replayed price feed (--feed replay:DIR)"
             ) from None
-        self.scenario: Scenario = load_scenario(directory)
+        from xlp_adapters.cli._common import data_errors
+
+        with data_errors(str(directory)):
+            self.scenario: Scenario = load_scenario(directory)
         self._index = -1
 
     @property

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xlp_adapters.cli._common import EXIT_OK, check_writable, load_config_sources
+from xlp_adapters.cli._common import EXIT_OK, check_writable, data_errors, load_config_sources
 from xlp_core.errors import ConfigError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -71,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
         from xlp_adapters.backtest import run_backtest
     except ImportError:
         raise MissingExtraError("backtest", "xlp backtest") from None
-    result = run_backtest(
-        data, config, engine=args.engine,
-        progress=not args.no_progress and sys.stderr.isatty(), record_every=args.record_every,
-        state_path=args.state, audit_path=args.audit, steps=args.steps, overwrite=args.overwrite,
-    )  # fmt: skip
+    with data_errors(str(data)):
+        result = run_backtest(
+            data, config, engine=args.engine,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            record_every=args.record_every, state_path=args.state, audit_path=args.audit,
+            steps=args.steps, overwrite=args.overwrite,
+        )  # fmt: skip
     print(result.summary().format())
     if csv is not None:
         csv.parent.mkdir(parents=True, exist_ok=True)

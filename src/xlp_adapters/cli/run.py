@@ -215,7 +215,7 @@ def _choose_feed(
         raise ConfigError("--paper-price", f"conflicts with --feed {kind}")
     if kind == "replay":
         assert where is not None
-        if not (where / "prices.csv").is_file():
+        if not (where / "prices.csv").exists():
             raise ConfigError("--feed", f"{where}: no prices.csv")
     return kind, where
 
