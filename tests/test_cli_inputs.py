@@ -298,3 +298,18 @@ def test_bad_data_files_are_one_line(
     cfg = config(tmp_path, GOOD)
     code = main(run_args(tmp_path, cfg, "--feed", f"replay:{data}", "--static-pool", "JLP:SOL=1"))
     assert_refused(code, capsys.readouterr().err.splitlines()[-1] + "\n", tmp_path)
+
+
+def test_a_bug_is_one_line_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(args: object) -> int:
+        raise TypeError(f"unsupported operand near {KEY}")
+
+    monkeypatch.setenv("XLP_LIGHTER_PRIVATE_KEY", KEY)
+    monkeypatch.setattr("xlp_adapters.cli.status.run", broken)
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("xlp: TypeError: internal error")
+    assert err.count("\n") == 1
+    assert KEY not in err

@@ -217,6 +217,13 @@ def _main(argv: list[str]) -> int:
     except MemoryError:
         print("xlp: out of memory", file=sys.stderr)
         return EXIT_ERROR
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: one line for the operator, the trace at DEBUG
+        import logging
+
+        logging.getLogger("xlp_adapters.cli").debug("internal error", exc_info=True)
+        return report(exc, internal=True)
 
 
 def _silence_stdout() -> None:

@@ -25,7 +25,6 @@ from xlp_core.errors import (
     StartupError,
     StateError,
     StateLockedError,
-    XlpError,
 )
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def error_exit_code(exc: XlpError) -> int:
+def error_exit_code(exc: Exception) -> int:
     if isinstance(exc, StateError | AuditError):
         return EXIT_STATE
     if isinstance(
@@ -101,9 +100,11 @@ def error_exit_code(exc: XlpError) -> int:
     return EXIT_ERROR
 
 
-def report(exc: XlpError) -> int:
+def report(exc: Exception, *, internal: bool = False) -> int:
     """Print one ``xlp: ...`` line for ``exc`` and return its exit code."""
     message = one_line(str(exc))
+    if internal:
+        message = f"internal error (details with --log-level DEBUG): {message[:200]}"
     for secret in secret_values(os.environ):  # a last line of defence for adapters' messages
         message = message.replace(secret, "***")
     pid = exc.holder_pid if isinstance(exc, StateLockedError) else None
