@@ -265,3 +265,18 @@ def test_missing_lighter_extra_is_exit_2(
     err = capsys.readouterr().err
     assert "MissingExtraError" in err
     assert "xlp-core[lighter]" in err
+
+
+def test_replay_without_pools_csv_uses_static_pools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "prices-only"
+    data.mkdir()
+    (data / "prices.csv").write_text("timestamp,symbol,price\n2025-01-01T00:00:00Z,SOL,150\n")
+    cfg = write_config(tmp_path, "static_pools = { JLP = { SOL = 0.1 } }\n")
+    args = [
+        "run", "--config", str(cfg), "--feed", f"replay:{data}", "--once",
+        "--state", str(tmp_path / "s.sqlite"), "--audit", str(tmp_path / "a.sqlite"),
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert "cycle 1: SOL:" in capsys.readouterr().out

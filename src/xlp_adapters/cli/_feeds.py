@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,10 @@ class ReplayFeed:
         from xlp_adapters.cli._common import data_errors
 
         with data_errors(str(directory)):
-            self.scenario: Scenario = load_scenario(directory)
+            if (directory / "pools.csv").exists():
+                self.scenario: Scenario = load_scenario(directory)
+            else:
+                self.scenario = _prices_only(directory, load_scenario)
         self._index = -1
 
     @property
@@ -105,3 +108,14 @@ class LighterFeed:
 
     async def close(self) -> None:
         await self._feed.close()
+
+
+def _prices_only(directory: Path, load: Callable[[Path], Scenario]) -> Scenario:
+    """A data set without ``pools.csv`` (pools then come from ``static_pools``): the
+    loader is given the prices beside a header-only ``pools.csv``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="xlp-replay-") as tmp:
+        (Path(tmp) / "prices.csv").symlink_to((directory / "prices.csv").resolve())
+        (Path(tmp) / "pools.csv").write_text("timestamp,pool,symbol,per_token\n")
+        return load(Path(tmp))
