@@ -365,26 +365,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         pools = build_pools(p.config, p.static, replay)
         if p.paper_file is not None and load_paper(venue, p.paper_file) and p.positions:
             log.warning("--paper-position ignored: %s holds the paper account", p.paper_file)
-        before_cycle: Callable[[], Awaitable[None]] | None = None
-        if replay is not None:
-            feed_replay = replay
-
-            async def before_cycle() -> None:
-                venue.set_prices(feed_replay.advance())
-
-        elif p.feed == "lighter":
-            from xlp_adapters.cli._feeds import LighterFeed
-
-            symbols = sorted(set(p.config.symbols) | {"SOL", "ETH", "BTC", "BONK"})
-            lighter = LighterFeed(
-                p.config.lighter_base_url,
-                attempts=p.config.startup_retry_attempts,
-                symbols=symbols,
-            )
-            feed_lighter = lighter
-
-            async def before_cycle() -> None:
-                venue.set_prices(await feed_lighter.prices())
+        before_cycle, lighter = price_refresh(p, venue, replay)
 
         def on_cycle(report: CycleReport) -> None:
             say(describe(report))
@@ -414,6 +395,32 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         say(f"cycle(s) with errors: {failed}")
         return EXIT_ERROR
     return EXIT_OK
+
+
+def price_refresh(
+    p: Plan, venue: Any, replay: ReplayFeed | None
+) -> tuple[Callable[[], Awaitable[None]] | None, LighterFeed | None]:
+    """What feeds the paper exchange before each cycle (None: fixed prices or a real venue)."""
+    if replay is not None:
+
+        async def next_step() -> None:
+            venue.set_prices(replay.advance())
+
+        return next_step, None
+    if p.feed != "lighter":
+        return None, None
+    from xlp_adapters.cli._feeds import LighterFeed
+
+    lighter = LighterFeed(
+        p.config.lighter_base_url,
+        attempts=p.config.startup_retry_attempts,
+        symbols=sorted(set(p.config.symbols) | {"SOL", "ETH", "BTC", "BONK"}),
+    )
+
+    async def live_prices() -> None:
+        venue.set_prices(await lighter.prices())
+
+    return live_prices, lighter
 
 
 async def _close(exchange: Exchange, lighter: Any, pools: Sequence[Any], stores: list[Any]) -> None:
