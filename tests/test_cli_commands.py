@@ -210,3 +210,12 @@ def test_status_and_audit_on_json_files(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.startswith("xlp: AuditError")
     assert err.count("\n") == 1
+
+
+def test_generator_writes_hedge_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from xlp_adapters.backtest.data import main as generate
+
+    assert generate([str(tmp_path), "--days", "0.05"]) == 0
+    assert (tmp_path / "hedge.toml").read_text() == (SAMPLE / "hedge.toml").read_text()
+    assert main(["backtest", str(tmp_path), "--engine", "fast", "--no-progress"]) == 0
+    assert f"config: {tmp_path / 'hedge.toml'}" in capsys.readouterr().out
