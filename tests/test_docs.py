@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +145,41 @@ def test_examples_run_from_the_installed_wheel(
     out = _run(copy, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()
+
+
+def readme_commands() -> list[list[str]]:
+    """The ``$ xlp ...`` lines of README's "Command line" section, comments dropped."""
+    section = (ROOT / "README.md").read_text().split("## Command line", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for line in section.splitlines():
+        if line.startswith("$ xlp"):
+            out.append(shlex.split(line[2:].split("  #", 1)[0])[1:])
+    return out
+
+
+def test_readme_command_lines_are_true(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every README command parses; the offline ones run (exit 0) from an empty directory."""
+    from xlp_adapters import cli
+
+    commands = readme_commands()
+    assert len(commands) >= 8
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "examples" / "data" / "sample" / "hedge.toml", tmp_path / "xlp.toml")
+    runnable = {"run --sample --once", "config --config xlp.toml", "status --json", "--version"}
+    ran = set()
+    for argv in commands:
+        parser, _ = cli.build_parser(argv)
+        if argv == ["--version"]:
+            with pytest.raises(SystemExit) as info:
+                cli.main(argv)
+            assert info.value.code == 0
+            ran.add("--version")
+            continue
+        parser.parse_args(argv)  # raises SystemExit on an option that does not exist
+        text = " ".join(argv)
+        if text in runnable or text.startswith("audit "):
+            assert cli.main(argv) == 0, capsys.readouterr().err
+            ran.add(text)
+    assert runnable <= ran

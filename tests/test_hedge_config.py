@@ -123,3 +123,120 @@ def test_live_lighter_allowed_when_explicit() -> None:
 
 def test_warnings_for_unusable_defaults() -> None:
     assert any("minimum order" in w for w in HedgeConfig().warnings())
+
+
+KEY = "ab" * 40
+
+
+def test_static_pools_field() -> None:
+    cfg = HedgeConfig.from_mapping({"static_pools": {"jlp": {"sol": 0.02, "WBTC": 1e-5}}})
+    assert cfg.static_pools == {"JLP": {"SOL": 0.02, "BTC": 1e-5}}
+    env = HedgeConfig.load(environ={"XLP_STATIC_POOLS": "JLP:SOL=0.02,ETH=0.001;ALP:BONK=10"})
+    assert env.static_pools == {"JLP": {"SOL": 0.02, "ETH": 0.001}, "ALP": {"BONK": 10.0}}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"static_pools": {"JLP": 5}}, "static_pools.JLP"),
+        ({"static_pools": {"JLP": {}}}, "static_pools.JLP"),
+        ({"static_pools": {"JLP": {"SOL": -1}}}, "static_pools.JLP.SOL"),
+        ({"static_pools": {"JLP": {"SOL": "x"}}}, "static_pools.JLP.SOL"),
+        ({"initial_offsets": {"SOL": "abc"}}, "initial_offsets.SOL"),
+        ({"initial_offsets": {"SOL": 10**400}}, "initial_offsets.SOL"),
+        ({"threshold_min_usd": True}, "threshold_min_usd"),
+        ({"threshold_min_usd": "1e3"}, "threshold_min_usd"),
+        ({"threshold_max_usd": 1e308}, "threshold_max_usd"),
+        ({"rate_limit_per_minute": 10**30}, "rate_limit_per_minute"),
+        ({"pools": [1, 2]}, "pools"),
+        ({"symbols": "SOL"}, "symbols"),
+    ],
+)
+def test_wrong_typed_values(data: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        HedgeConfig.from_mapping(data)
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hedge = 5\n", "hedge = [1]\n", "[[hedge]]\nmode = 'paper'\n", b"mode = '\xff'\n"],
+)
+def test_bad_structure(tmp_path: Path, text: str | bytes) -> None:
+    f = tmp_path / "x.toml"
+    f.write_bytes(text.encode() if isinstance(text, str) else text)
+    with pytest.raises(ConfigError):
+        HedgeConfig.load(f, environ={})
+    with pytest.raises(ConfigError, match="directory"):
+        HedgeConfig.load(tmp_path, environ={})
+
+
+def test_unknown_env_variables_are_errors() -> None:
+    with pytest.raises(ConfigError) as info:
+        env_overrides({"XLP_THRESOLD_MIN_USD": "5"})
+    assert info.value.field == "XLP_THRESOLD_MIN_USD"
+    ok = {
+        "XLP_LIGHTER_PRIVATE_KEY": KEY,
+        "XLP_LIGHTER_ACCOUNT_INDEX": "1",
+        "XLP_LIGHTER_API_KEY_INDEX": "3",
+        "XLP_LOG_LEVEL": "DEBUG",
+        "XLP_NOTIFY_URLS": "json://127.0.0.1:1/x",
+        "OTHER": "x",
+    }
+    assert env_overrides(ok) == {"notify_urls": ["json://127.0.0.1:1/x"]}
+
+
+def test_sources() -> None:
+    from xlp_core.config import load_with_sources
+
+    cfg, sources = load_with_sources(None, {"XLP_POOLS": "JLP=1"})
+    assert cfg.pools == {"JLP": 1.0}
+    assert sources["pools"] == "env"
+    assert sources["threshold_min_usd"] == "default"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"threshold_min_usd": KEY},
+        {"mode": KEY},
+        {"exchange": KEY},
+        {"namespace": 5, "threshold_max_usd": KEY},
+        {"pools": {"JLP": KEY}},
+        {"initial_offsets": {KEY: 1.0, "SOL": KEY}},
+        {KEY: 1},
+        {"rpc_url": 5, "lighter_base_url": f"https://x/{KEY}"},
+        {"notify_urls": KEY},
+    ],
+)
+def test_config_errors_never_echo_a_key(data: dict[str, object]) -> None:
+    with pytest.raises(ConfigError) as info:
+        HedgeConfig.from_mapping(data)
+    exc: BaseException | None = info.value
+    while exc is not None:
+        assert KEY[:24] not in str(exc)
+        exc = exc.__cause__ or exc.__context__
+
+
+@pytest.mark.parametrize("var", ["XLP_THRESHOLD_MIN_USD", "XLP_METRICS_PORT", "XLP_POOLS"])
+def test_env_errors_have_no_chain_holding_the_value(var: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        env_overrides({var: KEY})
+    assert KEY[:24] not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+
+
+def test_lighter_index_error_has_no_chain() -> None:
+    from xlp_adapters.lighter.credentials import LighterCredentials
+
+    env = {
+        "XLP_LIGHTER_PRIVATE_KEY": KEY,
+        "XLP_LIGHTER_ACCOUNT_INDEX": KEY,
+        "XLP_LIGHTER_API_KEY_INDEX": "3",
+    }
+    with pytest.raises(ConfigError) as info:
+        LighterCredentials.from_env(env)
+    assert KEY not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None

@@ -11,34 +11,84 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
 from xlp_core.decision import DecisionParams
-from xlp_core.errors import ConfigError
+from xlp_core.errors import ConfigError, InvalidInputError
 from xlp_core.hedge import normalise_symbol
 from xlp_core.zones import Thresholds
 
 ENV_PREFIX = "XLP_"
 Mode = Literal["paper", "live"]
+Source = Literal["default", "file", "env"]
+
+# ``XLP_*`` variables that are not settings but are legitimately read elsewhere
+# (credentials by the venue adapters, the CLI's log level). Any other ``XLP_*``
+# name that is not a setting is an error, like an unknown TOML key: a misspelt
+# variable must not be silently ignored.
+NON_SETTING_ENV: Final = frozenset(
+    {
+        "XLP_LIGHTER_PRIVATE_KEY",
+        "XLP_LIGHTER_ACCOUNT_INDEX",
+        "XLP_LIGHTER_API_KEY_INDEX",
+        "XLP_LOG_LEVEL",
+    }
+)
+
+# No setting is sensibly larger; bigger numbers only overflow downstream.
+MAX_NUMBER: Final = 1e15
+
+_KEYLIKE = re.compile(r"^(0x)?[0-9A-Za-z+/=_-]{24,}$")
+_TOKEN = re.compile(r"[0-9A-Za-z+/=_-]{32,}")
+
+
+def looks_secret(value: object) -> bool:
+    """A string that could be a key (long hex / base58 / base64), hold one (a long
+    token with digits, e.g. in a URL), or be a URL with credentials."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if _KEYLIKE.match(text) or ("://" in text and "@" in text):
+        return True
+    return any(any(c.isdigit() for c in m) for m in _TOKEN.findall(text))
+
+
+def shown(value: object) -> str:
+    """A rejected value as an error message may show it: short, and never a key."""
+    if looks_secret(value):
+        return "<hidden>"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(name: str, value: object) -> float:
+    """``value`` as a float in range, or a ConfigError that never echoes a key."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, f"must be a number, got {shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise ConfigError(name, f"must be finite and at most {MAX_NUMBER:g} in size")
+    return number
 
 
 def _finite(lo: float | None = None, *, strict: bool = False, hi: float | None = None) -> Any:
     def check(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(attribute.name, f"must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(attribute.name, f"must be finite, got {value!r}")
-        if lo is not None and (value <= lo if strict else value < lo):
+        number = _number(attribute.name, value)
+        if lo is not None and (number <= lo if strict else number < lo):
             op = ">" if strict else ">="
-            raise ConfigError(attribute.name, f"must be {op} {lo}, got {value}")
-        if hi is not None and value > hi:
-            raise ConfigError(attribute.name, f"must be <= {hi}, got {value}")
+            raise ConfigError(attribute.name, f"must be {op} {lo}, got {number:g}")
+        if hi is not None and number > hi:
+            raise ConfigError(attribute.name, f"must be <= {hi}, got {number:g}")
 
     return check
 
@@ -47,22 +97,54 @@ def _holdings(
     instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]
 ) -> None:
     for pool, amount in value.items():
-        if isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise ConfigError(f"{attribute.name}.{pool}", f"must be a number, got {amount!r}")
-        if not math.isfinite(amount) or amount < 0:
-            raise ConfigError(f"{attribute.name}.{pool}", f"must be finite and >= 0, got {amount}")
+        if _number(f"{attribute.name}.{pool}", amount) < 0:
+            raise ConfigError(f"{attribute.name}.{pool}", f"must be >= 0, got {amount:g}")
 
 
 def _offsets(instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, float]) -> None:
     for sym, amount in value.items():
-        if isinstance(amount, bool) or not isinstance(amount, int | float):
-            raise ConfigError(f"{attribute.name}.{sym}", f"must be a number, got {amount!r}")
-        if not math.isfinite(amount):
-            raise ConfigError(f"{attribute.name}.{sym}", f"must be finite, got {amount}")
+        _number(f"{attribute.name}.{sym}", amount)
+
+
+def _static_pools(
+    instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, Mapping[str, float]]
+) -> None:
+    for pool, comp in value.items():
+        if not comp:
+            raise ConfigError(f"{attribute.name}.{pool}", "needs at least one SYMBOL = per_token")
+        for sym, amount in comp.items():
+            if _number(f"{attribute.name}.{pool}.{sym}", amount) < 0:
+                raise ConfigError(f"{attribute.name}.{pool}.{sym}", "must be >= 0")
+
+
+def _symbol(name: str, key: object) -> str:
+    if not isinstance(key, str):
+        raise ConfigError(name, f"keys must be names, got {shown(key)}")
+    try:
+        return normalise_symbol(key)
+    except InvalidInputError:
+        raise ConfigError(name, f"not a symbol name: {shown(key)}") from None
+
+
+def _table(name: str, value: object) -> dict[str, object]:
+    """A TOML table of ``NAME = number`` with its keys normalised (values checked later)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(name, "must be a table of NAME = number")
+    return {_symbol(name, k): v for k, v in value.items()}
 
 
 def _upper_keys(value: Mapping[str, float]) -> dict[str, float]:
-    return {normalise_symbol(k): float(v) for k, v in value.items()}
+    return {_symbol("symbol", k): v for k, v in value.items()}
+
+
+def _pool_keys(value: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for pool, comp in value.items():
+        name = _symbol("static_pools", pool)
+        if not isinstance(comp, Mapping):
+            raise ConfigError(f"static_pools.{name}", "must be a table of SYMBOL = per_token")
+        out[name] = _upper_keys(comp)
+    return out
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +159,11 @@ class HedgeConfig:
         factory=dict, converter=_upper_keys, validator=_offsets
     )
     """Signed token amounts held elsewhere, added to the venue position."""
+    static_pools: Mapping[str, Mapping[str, float]] = attrs.field(
+        factory=dict, converter=_pool_keys, validator=_static_pools
+    )
+    """Fixed compositions (per LP token) used instead of the on-chain pool reads,
+    e.g. ``static_pools = {JLP = {SOL = 0.02, ETH = 0.0004}}``: paper runs offline."""
 
     threshold_min_usd: float = attrs.field(default=5.0, validator=_finite(0, strict=True))
     threshold_max_usd: float = attrs.field(default=20.0, validator=_finite(0, strict=True))
@@ -119,20 +206,24 @@ class HedgeConfig:
     mode: Mode = "paper"
     exchange: str = "paper"
     namespace: str = "xlp"
-    state_path: str = "xlp-state.sqlite"
-    audit_path: str = "xlp-audit.sqlite"
+    # One file for both (the default) is one SQLite journal: a cycle is one
+    # durable write. Two paths keep a separate state store and audit log.
+    state_path: str = "xlp.sqlite"
+    audit_path: str = "xlp.sqlite"
     rpc_url: str = "https://api.mainnet-beta.solana.com"
     lighter_base_url: str = "https://mainnet.zklighter.elliot.ai"
     lighter_chain_id: int = 304
 
     def __attrs_post_init__(self) -> None:
         if self.mode not in ("paper", "live"):
-            raise ConfigError("mode", f"must be 'paper' or 'live', got {self.mode!r}")
+            raise ConfigError("mode", f"must be 'paper' or 'live', got {shown(self.mode)}")
         if self.exchange not in ("paper", "lighter"):
-            raise ConfigError("exchange", f"must be 'paper' or 'lighter', got {self.exchange!r}")
+            raise ConfigError(
+                "exchange", f"must be 'paper' or 'lighter', got {shown(self.exchange)}"
+            )
         if self.exchange != "paper" and self.mode != "live":
             raise ConfigError(
-                "mode", f"exchange {self.exchange!r} trades real money: set mode = 'live'"
+                "mode", f"exchange {shown(self.exchange)} trades real money: set mode = 'live'"
             )
         if not self.namespace or len(self.namespace) > 64:
             raise ConfigError("namespace", "must be 1-64 characters")
@@ -172,58 +263,99 @@ class HedgeConfig:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> HedgeConfig:
-        """Build from a plain mapping (a parsed TOML table); unknown keys are errors."""
-        known = {f.name for f in attrs.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown setting (known: {', '.join(sorted(known))})")
-        kwargs = dict(data)
-        if "symbols" in kwargs:
-            syms = kwargs["symbols"]
-            if not isinstance(syms, list | tuple) or not all(isinstance(s, str) for s in syms):
-                raise ConfigError("symbols", "must be a list of strings")
-            kwargs["symbols"] = tuple(normalise_symbol(s) for s in syms)
-        if "notify_urls" in kwargs:
-            urls = kwargs["notify_urls"]
-            if not isinstance(urls, list | tuple) or not all(isinstance(u, str) for u in urls):
-                raise ConfigError("notify_urls", "must be a list of URL strings")
-            kwargs["notify_urls"] = tuple(urls)
-        for name in ("pools", "initial_offsets"):
-            if name in kwargs and not isinstance(kwargs[name], Mapping):
-                raise ConfigError(name, "must be a table of name = number")
-        for f in attrs.fields(cls):
-            if f.name not in kwargs:
-                continue
-            value, default = kwargs[f.name], f.default
-            if isinstance(default, str) and not isinstance(value, str):
-                raise ConfigError(f.name, f"must be a string, got {value!r}")
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise ConfigError(f.name, f"must be true or false, got {value!r}")
-            int_field = isinstance(default, int) and not isinstance(default, bool)
-            if int_field and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ConfigError(f.name, f"must be an integer, got {value!r}")
+        """Build from a plain mapping (a parsed TOML table); unknown keys are errors.
+
+        Every malformed value is a :class:`ConfigError` naming the field; the
+        value itself is shown only when it cannot be a secret.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", "must be a table of settings")
+        fields = {f.name: f for f in attrs.fields(cls)}
+        for key in data:
+            if not isinstance(key, str) or key not in fields:
+                known = ", ".join(sorted(fields))
+                name = key if isinstance(key, str) and not looks_secret(key) else shown(key)
+                raise ConfigError(name[:60], f"unknown setting (known: {known})")
+        kwargs = {k: _coerce(fields[k], v) for k, v in data.items()}
         try:
             return cls(**kwargs)
-        except TypeError as exc:  # wrong types attrs could not validate
-            raise ConfigError("config", str(exc)) from exc
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            if isinstance(exc, ConfigError | InvalidInputError):
+                raise
+            # attrs could not take the value; the message may hold it, so drop it.
+            raise ConfigError("config", f"invalid settings ({type(exc).__name__})") from None
 
     @classmethod
     def load(
         cls, path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
     ) -> HedgeConfig:
         """TOML file (optional; keys at top level or under ``[hedge]``) then ``XLP_*`` env."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            p = Path(path)
-            try:
-                raw = tomllib.loads(p.read_text(encoding="utf-8"))
-            except FileNotFoundError as exc:
-                raise ConfigError("config", f"file not found: {p}") from exc
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError("config", f"{p}: invalid TOML: {exc}") from exc
-            data.update(raw.get("hedge", raw))
-        data.update(env_overrides(os.environ if environ is None else environ))
-        return cls.from_mapping(data)
+        return load_with_sources(path, environ)[0]
+
+
+def _coerce(f: attrs.Attribute[Any], value: object) -> Any:
+    """Check a raw value's type against the field's; tables and lists normalised."""
+    name, default = f.name, f.default
+    if name in ("symbols", "notify_urls"):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(name, "must be a list of strings")
+        return tuple(_symbol(name, s) for s in value) if name == "symbols" else tuple(value)
+    if name in ("pools", "initial_offsets"):
+        table = _table(name, value)
+        return {k.upper(): v for k, v in table.items()} if name == "pools" else table
+    if name == "static_pools":
+        if not isinstance(value, Mapping):
+            raise ConfigError(name, "must be a table of POOL = {SYMBOL = per_token}")
+        return _pool_keys(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(name, f"must be a string, got {shown(value)}")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(name, f"must be true or false, got {shown(value)}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, f"must be an integer, got {shown(value)}")
+        _number(name, value)
+    elif isinstance(default, float):
+        _number(name, value)
+    return value
+
+
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The settings table of a TOML file (top level or ``[hedge]``)."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("config", f"file not found: {p}") from None
+    except IsADirectoryError:
+        raise ConfigError("config", f"{p}: is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError("config", f"{p}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", f"{p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message names a position, never the offending text.
+        raise ConfigError("config", f"{p}: invalid TOML: {exc}") from None
+    table = raw.get("hedge", raw)
+    if not isinstance(table, dict):
+        raise ConfigError("hedge", f"{p}: [hedge] must be a table of settings")
+    return table
+
+
+def load_with_sources(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[HedgeConfig, dict[str, Source]]:
+    """The config and, per field, where its value came from (``xlp config`` prints it)."""
+    data: dict[str, Any] = {}
+    sources: dict[str, Source] = {f.name: "default" for f in attrs.fields(HedgeConfig)}
+    if path is not None:
+        data.update(_read_toml(path))
+        sources.update(dict.fromkeys((k for k in data if k in sources), "file"))
+    env = env_overrides(os.environ if environ is None else environ)
+    data.update(env)
+    sources.update(dict.fromkeys(env, "env"))
+    return HedgeConfig.from_mapping(data), sources
 
 
 _BOOL = {
@@ -232,47 +364,87 @@ _BOOL = {
 }
 
 
+def _float(text: str) -> float | None:
+    """``float(text)`` or None, outside any ``except`` so no error chain keeps the text."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:  # also the digit-count limit of huge integers
+        return None
+
+
 def _parse_pairs(name: str, text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep:
-            raise ConfigError(name, f"expected NAME=NUMBER pairs, got {part!r}")
-        try:
-            out[key.strip().upper()] = float(value)
-        except ValueError as exc:
-            raise ConfigError(name, f"not a number: {value!r}") from exc
+            raise ConfigError(name, f"expected NAME=NUMBER pairs, got {shown(part)}")
+        number = _float(value)
+        if number is None:
+            raise ConfigError(name, f"not a number: {shown(value.strip())}")
+        out[_symbol(name, key)] = number
     return out
+
+
+def _parse_pools(name: str, text: str) -> dict[str, dict[str, float]]:
+    """``POOL:SYM=X,SYM=Y;POOL2:...`` (the ``--static-pool`` syntax, ``;`` between pools)."""
+    out: dict[str, dict[str, float]] = {}
+    for spec in filter(None, (p.strip() for p in text.split(";"))):
+        pool, sep, rest = spec.partition(":")
+        if not sep or not pool.strip():
+            raise ConfigError(name, f"expected POOL:SYMBOL=NUMBER[,...], got {shown(spec)}")
+        comp = _parse_pairs(f"{name}.{pool.strip().upper()}", rest)
+        if not comp:
+            raise ConfigError(name, f"pool {shown(pool.strip())} has no SYMBOL=NUMBER pairs")
+        out[pool.strip().upper()] = comp
+    return out
+
+
+def _env_value(f: attrs.Attribute[Any], text: str) -> object:
+    if f.name in ("pools", "initial_offsets"):
+        return _parse_pairs(f.name, text)
+    if f.name == "static_pools":
+        return _parse_pools(f.name, text)
+    if f.name == "symbols":
+        return [s.strip() for s in text.split(",") if s.strip()]
+    if f.name == "notify_urls":
+        return [u.strip() for u in text.split() if u.strip()]
+    if isinstance(f.default, bool):
+        if text.lower() not in _BOOL:
+            raise ConfigError(f.name, f"not a boolean: {shown(text)}")
+        return _BOOL[text.lower()]
+    if isinstance(f.default, int | float):
+        number = _int(text) if isinstance(f.default, int) else _float(text)
+        if number is None:
+            kind = "an integer" if isinstance(f.default, int) else "a number"
+            raise ConfigError(f.name, f"not {kind}: {shown(text)}")
+        return number
+    return text
 
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings from ``XLP_<FIELD>`` variables, converted to the field's type.
 
-    Maps are ``NAME=NUMBER`` comma lists (``XLP_POOLS=JLP=1200,ALP=0``).
-    Variables that are not settings (e.g. ``XLP_LIGHTER_PRIVATE_KEY``) are
-    left to the adapters and never read here.
+    Maps are ``NAME=NUMBER`` comma lists (``XLP_POOLS=JLP=1200,ALP=0``);
+    ``XLP_STATIC_POOLS=JLP:SOL=0.02,ETH=0.0004;ALP:...``. Variables that are
+    not settings are either in :data:`NON_SETTING_ENV` (credentials read by
+    the adapters, never here) or an error: a misspelt name must not be ignored.
     """
+    fields = {ENV_PREFIX + f.name.upper(): f for f in attrs.fields(HedgeConfig)}
+    unknown = sorted(
+        k for k in environ if k.startswith(ENV_PREFIX) and k not in fields
+        and k not in NON_SETTING_ENV
+    )  # fmt: skip
+    if unknown:
+        raise ConfigError(unknown[0], "unknown environment variable (not a setting)")
     out: dict[str, Any] = {}
-    for f in attrs.fields(HedgeConfig):
-        key = ENV_PREFIX + f.name.upper()
-        if key not in environ:
-            continue
-        text = environ[key].strip()
-        if f.name in ("pools", "initial_offsets"):
-            out[f.name] = _parse_pairs(f.name, text)
-        elif f.name == "symbols":
-            out[f.name] = [s.strip() for s in text.split(",") if s.strip()]
-        elif f.name == "notify_urls":
-            out[f.name] = [u.strip() for u in text.split() if u.strip()]
-        elif isinstance(f.default, bool):
-            if text.lower() not in _BOOL:
-                raise ConfigError(f.name, f"not a boolean: {text!r}")
-            out[f.name] = _BOOL[text.lower()]
-        elif isinstance(f.default, int | float):
-            try:
-                out[f.name] = int(text) if isinstance(f.default, int) else float(text)
-            except ValueError as exc:
-                raise ConfigError(f.name, f"not a number: {text!r}") from exc
-        else:
-            out[f.name] = text
+    for key, f in fields.items():
+        if key in environ:
+            out[f.name] = _env_value(f, environ[key].strip())
     return out

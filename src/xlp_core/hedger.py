@@ -42,12 +42,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Literal
+from typing import Literal, cast
 
 import attrs
 
 from xlp_core.config import HedgeConfig
-from xlp_core.cycle import CycleReport, run_hedge_cycle
+from xlp_core.cycle import CycleReport, DecisionClock, run_hedge_cycle
 from xlp_core.decision import ActionKind
 from xlp_core.errors import ConfigError, ExchangeError, LifecycleError, XlpError
 from xlp_core.execution import RetryPolicy
@@ -113,6 +113,9 @@ class Hedger:
         secrets: Sequence[str] = (),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        timebase: DecisionClock | None = None,
+        on_rate_wait: Callable[[float], None] | None = None,
+        on_breaker_change: Callable[[str], None] | None = None,
         unsafe_unwrapped_exchange_for_tests: bool = False,
     ) -> None:
         if journal is not None and (store is not None or audit is not None):
@@ -135,6 +138,7 @@ class Hedger:
         self._secrets = (*secrets, *config.notify_urls)
         self._sleep = sleep
         self._monotonic = monotonic
+        self._timebase = timebase
         self._guard: NotionalGuardExchange | None
         if unsafe_unwrapped_exchange_for_tests:
             log.warning(
@@ -145,7 +149,10 @@ class Hedger:
             self._guard, self.exchange = None, exchange
         else:
             if not isinstance(exchange, NotionalGuardExchange):
-                exchange = wrap_exchange(exchange, config, clock=monotonic, sleep=sleep)
+                exchange = wrap_exchange(
+                    exchange, config, clock=monotonic, sleep=sleep,
+                    on_wait=on_rate_wait, on_state_change=on_breaker_change,
+                )  # fmt: skip
             self._guard = exchange
             self.exchange = exchange
         inner = self._guard.inner if self._guard is not None else None
@@ -202,14 +209,15 @@ class Hedger:
         if self._store is not None and self._audit is not None:
             return self._store, self._audit
         # Lazy on purpose: the adapters ship in the same wheel, but xlp_core
-        # must import without them.
-        from xlp_adapters.audit import SqliteAuditSink
-        from xlp_adapters.stores import SqliteStateStore
+        # must import without them. One path for both opens one SQLite journal.
+        from xlp_adapters.journal import open_records
 
-        store = SqliteStateStore(self.config.state_path)
+        store, audit = open_records(
+            self.config.state_path, self.config.audit_path, secrets=self._secrets
+        )
         self._owned.append(store)
-        audit = SqliteAuditSink(self.config.audit_path, secrets=self._secrets)
-        self._owned.append(audit)
+        if cast(object, audit) is not store:
+            self._owned.append(audit)
         self._store, self._audit = store, audit
         return store, audit
 
@@ -237,6 +245,7 @@ class Hedger:
                     exchange=self.exchange, pools=self.pools, store=store, audit=audit,
                     config=self.config, clock=self._clock, strategy=self._strategy,
                     policy=self._policy, sleep=self._sleep, monotonic=self._monotonic,
+                    timebase=self._timebase,
                 )  # fmt: skip
             except XlpError as exc:
                 await self._notify("cycle_failed", f"cycle aborted: {exc}", "error")

@@ -524,6 +524,22 @@ def generate_scenario(
 
 SAMPLE_SEED = 7
 SAMPLE_DAYS = 3.0
+# Written beside the generated data (if absent) so `xlp backtest DIR` and
+# `xlp run --feed replay:DIR` have settings that suit it.
+SAMPLE_HEDGE_TOML = """\
+# Hedge settings for the bundled sample scenario (synthetic data, seed 7).
+# The holdings are a few thousand dollars of LP tokens, so the USD thresholds
+# are wider than the reference bot's defaults ($5 / $20), which suit a much
+# smaller position.
+[hedge]
+mode = "paper"
+exchange = "paper"
+pools = { JLP = 2000.0, ALP = 5000.0 }
+threshold_min_usd = 25.0
+threshold_max_usd = 150.0
+threshold_step_usd = 25.0
+check_interval_seconds = 60.0
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -535,5 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenario = generate_scenario(days=args.days, seed=args.seed, step_seconds=args.step_seconds)
     write_scenario(scenario, args.directory)
+    hedge = Path(args.directory) / "hedge.toml"
+    if not hedge.exists():
+        hedge.write_text(SAMPLE_HEDGE_TOML, encoding="utf-8")
     print(f"wrote {len(scenario)} steps x {len(scenario.prices)} symbols to {args.directory}")
     return 0

@@ -7,6 +7,7 @@ write-ahead record.
 
 from xlp_adapters.journal.file import FileJournal
 from xlp_adapters.journal.memory import MemoryJournal
+from xlp_adapters.journal.open import open_records
 from xlp_adapters.journal.sqlite import SqliteJournal
 
-__all__ = ["FileJournal", "MemoryJournal", "SqliteJournal"]
+__all__ = ["FileJournal", "MemoryJournal", "SqliteJournal", "open_records"]

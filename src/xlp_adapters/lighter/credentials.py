@@ -61,8 +61,17 @@ class LighterCredentials:
             raise ConfigError(missing[0], "not set (needed for live trading on Lighter)")
         out: dict[str, int] = {}
         for name, var in (("account_index", ENV_ACCOUNT), ("api_key_index", ENV_API_KEY_INDEX)):
-            try:
-                out[name] = int(env[var])
-            except ValueError as exc:
-                raise ConfigError(var, "must be an integer") from exc
+            value = _int_or_none(env[var])
+            if value is None:
+                # Raised outside the except: no chained error carries the value
+                # (a key pasted into the wrong variable) into a traceback.
+                raise ConfigError(var, "must be an integer")
+            out[name] = value
         return cls(env[ENV_KEY].strip(), out["account_index"], out["api_key_index"])
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
