@@ -74,12 +74,12 @@ class FailingAudit(MemoryAuditSink):
 
     def __init__(self, venue: PaperExchange, fail_at: int) -> None:
         super().__init__()
-        self.venue, self.fail_at, self.writes = venue, fail_at, 0
+        self.venue, self.fail_at, self.batches = venue, fail_at, 0
         self.orders_at_failure: int | None = None
 
     def append_many(self, events: Sequence[AuditEvent]) -> None:
-        self.writes += 1
-        if self.writes == self.fail_at:
+        self.batches += 1
+        if self.batches == self.fail_at:
             self.orders_at_failure = len(self.venue.all_orders())
             raise AuditError("disk full")
         super().append_many(events)
@@ -274,7 +274,9 @@ async def test_alert_repeats_on_schedule_across_clock_steps(
 async def test_order_timeout_fires_after_a_clock_step(step_hours: int) -> None:
     w = Wall()
     timebase = DecisionClock(w, lambda: w.mono)
-    ex = PaperExchange(prices={"SOL": 150.0}, positions={"SOL": -100.0}, clock=w)
+    # The venue keeps true time (its own clock); only ours steps.
+    venue_time = lambda: T0 + timedelta(seconds=w.mono)  # noqa: E731
+    ex = PaperExchange(prices={"SOL": 150.0}, positions={"SOL": -100.0}, clock=venue_time)
     store, audit, pool = MemoryStateStore(), MemoryAuditSink(), Pool({"SOL": 0.102})
     r = await run(ex, pool, store, audit, w, timebase=timebase)
     assert [a.action.kind for a in r.symbols["SOL"].actions] == [ActionKind.PLACE_LIMIT]

@@ -396,7 +396,7 @@ async def run_hedge_cycle(
                 continue
             cid = order_id(namespace, serial)
             serial = next_serial(serial)
-            requests.append(_request(action, cid, config, wall))
+            requests.append(_request(action, cid, config, now))
             sent_for.append((plan, index, action))
     if requests:
         intents = [
@@ -712,7 +712,9 @@ def _decision_record(decision: Decision, obs: Observation) -> dict[str, Any]:
     return rec
 
 
-def _request(action: Action, cid: int, config: HedgeConfig, wall: datetime) -> OrderRequest:
+def _request(action: Action, cid: int, config: HedgeConfig, now: datetime) -> OrderRequest:
+    """Resting orders expire from the decision time, which a wall-clock step
+    does not move: the venue measures expiry on its own (true) clock."""
     assert action.side is not None  # validated
     if action.kind is ActionKind.PLACE_LIMIT:
         expiry = timedelta(minutes=config.order_timeout_minutes * config.order_expiry_multiple)
@@ -724,7 +726,7 @@ def _request(action: Action, cid: int, config: HedgeConfig, wall: datetime) -> O
             size=action.size,
             price=action.price,
             post_only=config.post_only,
-            expires_at=wall + expiry,
+            expires_at=now + expiry,
         )
     return OrderRequest(
         client_order_id=cid,
