@@ -111,8 +111,16 @@ def _market_row(row: Mapping[str, Any]) -> MarketSpec:
     )
 
 
-def parse_prices(body: Mapping[str, Any], specs: Mapping[str, MarketSpec]) -> dict[str, float]:
-    """Mark price (else last trade) per core symbol, in USD per token."""
+def parse_prices(
+    body: Mapping[str, Any],
+    specs: Mapping[str, MarketSpec],
+    bad: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """Mark price (else last trade) per core symbol, in USD per token.
+
+    A row whose price is missing, not finite or not positive is left out (and
+    its reason recorded in ``bad``): that symbol has no price, the rest do.
+    """
     check_code(body, "orderBookDetails")
     by_id = {s.market_id: s for s in specs.values()}
     out: dict[str, float] = {}
@@ -121,14 +129,16 @@ def parse_prices(body: Mapping[str, Any], specs: Mapping[str, MarketSpec]) -> di
         if spec is None:
             continue
         raw = row.get("mark_price") or row.get("last_trade_price")
-        if raw is None:
-            continue
         try:
             price = price_from_venue(raw, spec)
-        except InvalidInputError:
-            continue  # that market has no usable price; the others still do
+        except InvalidInputError as exc:
+            if bad is not None:
+                bad[spec.symbol] = str(exc)
+            continue
         if math.isfinite(price) and price > 0:
             out[spec.symbol] = price
+        elif bad is not None:
+            bad[spec.symbol] = f"{spec.symbol}: price {raw!r} is not a positive finite number"
     return out
 
 
