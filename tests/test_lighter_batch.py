@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -88,7 +89,7 @@ async def test_request_weights_match_requests_sent() -> None:
         await ex.place_order(ask(5000, "SOL"))
         ex._details_at = -1e18  # the cycle's one details read is due again
         weights = ex.request_weights
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "prices": lambda: ex.prices(SYMBOLS),
             "markets": lambda: ex.markets(SYMBOLS),
             "positions": lambda: ex.positions(SYMBOLS),
