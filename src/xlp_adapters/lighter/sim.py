@@ -664,4 +664,36 @@ def _int(value: object) -> int:
         raise VenueRefusal(BAD_PARAMS, f"not an integer: {str(value)[:40]}") from None
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xlp_adapters.lighter.sim``: an offline venue for ``xlp run`` until Ctrl-C.
+
+    It prints the base URL and a throwaway account whose key exists only in
+    this simulator (not a secret of anyone's).
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Lighter venue simulator on 127.0.0.1")
+    ap.add_argument("--rtt-ms", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    sim = LighterSim()
+    sim.rtt = args.rtt_ms / 1000
+    url = sim.start()
+    account, key = sim.new_account(1)
+    print(f"lighter simulator at {url} (chain id 300); for xlp run:", flush=True)
+    print(f"  lighter_base_url = {url!r}, lighter_chain_id = 300 in the config, and")
+    print(f"  XLP_LIGHTER_ACCOUNT_INDEX={account} XLP_LIGHTER_API_KEY_INDEX=3")
+    print(f"  XLP_LIGHTER_PRIVATE_KEY={key}  (a simulator-only key)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
 __all__ = ["LighterSim", "SimAccount", "SimOrder", "VenueRefusal", "mainnet_markets"]
