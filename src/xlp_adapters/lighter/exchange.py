@@ -119,6 +119,7 @@ class LighterExchange(ExchangeDefaults):
         market_ttl: float = 300.0,
         details_ttl: float = 2.0,
         default_order_expiry: float = DEFAULT_ORDER_EXPIRY,
+        batch_size: int = BATCH_SIZE,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,6 +133,7 @@ class LighterExchange(ExchangeDefaults):
         self.market_ttl = market_ttl
         self.details_ttl = details_ttl
         self.default_order_expiry = min(default_order_expiry, MAX_ORDER_EXPIRY)
+        self.batch_size = max(1, batch_size)
         self._clock = clock
         self._wall = wall_clock
         self._specs: dict[str, MarketSpec] = {}
@@ -557,7 +559,7 @@ class LighterExchange(ExchangeDefaults):
 
     @override
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
-        """Batches of 15 in ``sendTxBatch``, nonces under one hold of the lock.
+        """Batches of ``batch_size`` (15) in ``sendTxBatch``, nonces under one hold of the lock.
 
         A refused batch stops at the refused transaction (earlier ones stand),
         so its orders are looked up once: found ones are reported as placed,
@@ -571,8 +573,8 @@ class LighterExchange(ExchangeDefaults):
             except ExchangeError as exc:
                 outcomes[i] = PlaceOutcome(request, error=exc)
         async with self._send_lock:
-            for start in range(0, len(ready), BATCH_SIZE):
-                chunk = ready[start : start + BATCH_SIZE]
+            for start in range(0, len(ready), self.batch_size):
+                chunk = ready[start : start + self.batch_size]
                 outcomes.update(await self._place_chunk(chunk))
         return [outcomes[i] for i in range(len(requests))]
 
@@ -671,11 +673,10 @@ class LighterExchange(ExchangeDefaults):
             self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id) for s in targets
         ]
         async with self._send_lock:
-            for start in range(0, len(signers), BATCH_SIZE):
-                part = targets[start : start + BATCH_SIZE]
-                await self._send_or_raise(
-                    "cancel " + ",".join(part), signers[start : start + BATCH_SIZE]
-                )
+            size = self.batch_size
+            for start in range(0, len(signers), size):
+                part = targets[start : start + size]
+                await self._send_or_raise("cancel " + ",".join(part), signers[start : start + size])
         return {s: self._open_counts.pop(s, 0) if s in targets else 0 for s in symbols}
 
     @override
