@@ -112,3 +112,14 @@ def test_a_bad_price_on_one_row_leaves_the_others() -> None:
     prices = parse_prices(body, parse_markets(body))
     assert "ETH" not in prices
     assert prices["SOL"] == 150.0
+
+
+def test_default_order_expiry_follows_the_config() -> None:
+    pytest.importorskip("lighter")
+    from xlp_adapters.lighter.exchange import default_order_expiry
+    from xlp_core.config import HedgeConfig
+
+    config = HedgeConfig.from_mapping(
+        {"pools": {"JLP": 1.0}, "order_timeout_minutes": 10, "order_expiry_multiple": 3}
+    )
+    assert default_order_expiry(config) == 1800.0

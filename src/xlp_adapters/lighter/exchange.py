@@ -53,6 +53,7 @@ from xlp_adapters.lighter.parse import (
     parse_prices,
 )
 from xlp_adapters.lighter.scaling import VENUE_MIN_NOTIONAL, MarketSpec, base_amount, price_int
+from xlp_core.config import HedgeConfig
 from xlp_core.errors import (
     ConfigError,
     ExchangeError,
@@ -79,6 +80,15 @@ ALL_MARKETS = 255
 
 Signed = tuple[int, str]
 """(tx_type, tx_info) of one signed transaction."""
+
+
+def default_order_expiry(config: HedgeConfig) -> float:
+    """Seconds a resting order may live when the cycle left ``expires_at`` unset.
+
+    ``order_timeout × order_expiry_multiple``, as the cycle itself uses: pass
+    it to :meth:`LighterExchange.connect` as ``default_order_expiry``.
+    """
+    return config.order_timeout_minutes * 60.0 * config.order_expiry_multiple
 
 
 def check_chain(base_url: str, chain_id: int) -> None:
@@ -432,12 +442,7 @@ class LighterExchange(ExchangeDefaults):
         if code != 200:
             raise _Refused(code if isinstance(code, int) else None, str(body.get("message"))[:200])
 
-    async def _send(
-        self,
-        what: str,
-        signers: Sequence[Callable[[int], tuple[Any, ...]]],
-        cids: Sequence[int | None],
-    ) -> None:
+    async def _send(self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]) -> None:
         """Sign and send under the nonce lock; re-sign once at once after "invalid nonce".
 
         Any other failure re-fetches the nonce on the next send and is raised:
@@ -550,7 +555,7 @@ class LighterExchange(ExchangeDefaults):
         cid = request.client_order_id
         async with self._send_lock:
             try:
-                await self._send(what, [self._order_signer(prepared)], [cid])
+                await self._send(what, [self._order_signer(prepared)])
             except _Refused as exc:
                 raise map_refusal(exc.code, exc.message, what, cid) from exc
             except _Unknown as exc:
@@ -582,8 +587,7 @@ class LighterExchange(ExchangeDefaults):
         reqs = [p.request for _, p in chunk]
         what = "place " + ",".join(r.symbol for r in reqs)
         try:
-            await self._send(what, [self._order_signer(p) for _, p in chunk],
-                             [r.client_order_id for r in reqs])  # fmt: skip
+            await self._send(what, [self._order_signer(p) for _, p in chunk])
         except _Refused as exc:
             if len(chunk) == 1:
                 r = reqs[0]
@@ -651,7 +655,7 @@ class LighterExchange(ExchangeDefaults):
         self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
     ) -> None:
         try:
-            await self._send(what, signers, [None] * len(signers))
+            await self._send(what, signers)
         except _Refused as exc:
             raise OrderRejectedError(f"{what}: venue code {exc.code}: {exc.message}") from exc
         except _Unknown as exc:
