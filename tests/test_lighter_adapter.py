@@ -56,7 +56,7 @@ async def test_a_bad_market_row_fails_only_its_own_symbol(
 
 async def test_orders_sign_the_right_fields_with_an_expiry() -> None:
     async with lighter_rig() as (sim, ex, _account):
-        expires = datetime.now(UTC) + timedelta(minutes=3)
+        expires = datetime.now(UTC) + timedelta(minutes=10)
         order = await ex.place_order(limit(11, Side.SELL, 0.5, 150.3004, expires_at=expires))
         assert order.status is OrderStatus.OPEN
         await ex.place_order(limit(12, Side.BUY, 0.5, 149.5, post_only=True))
@@ -78,6 +78,10 @@ async def test_orders_sign_the_right_fields_with_an_expiry() -> None:
         )  # fmt: skip
         assert c["OrderExpiry"] == 0
         assert [t["Nonce"] for t in sim.txs] == [100, 101, 102]
+        # The venue wants 5 minutes at least: a shorter expiry is lifted, not refused.
+        soon = datetime.now(UTC) + timedelta(minutes=1)
+        await ex.place_order(limit(14, Side.SELL, 0.5, 151.0, expires_at=soon))
+        assert sent(sim, 14)[-1]["OrderExpiry"] >= (soon + timedelta(minutes=4)).timestamp() * 1000
 
 
 async def test_market_order_executes_later_within_its_cap() -> None:
@@ -239,9 +243,9 @@ async def test_cancel_one_order_by_client_index() -> None:
 
 async def test_resting_orders_expire_on_the_venue() -> None:
     async with lighter_rig() as (sim, ex, _account):
-        expires = datetime.now(UTC) + timedelta(seconds=60)
+        expires = datetime.now(UTC) + timedelta(minutes=6)
         await ex.place_order(limit(100, Side.SELL, 0.5, 151.0, expires_at=expires))
-        sim.clock = lambda: __import__("time").time() + 61
+        sim.clock = lambda: __import__("time").time() + 361
         assert await ex.open_orders(()) == []
         got = await ex.get_order("SOL", 100)
         assert got is not None
@@ -252,13 +256,27 @@ async def test_dead_man_switch_cancels_everything_when_not_refreshed() -> None:
     async with lighter_rig() as (sim, ex, account):
         await ex.place_order(limit(110, Side.SELL, 0.5, 151.0))
         now = datetime.now(UTC)
-        assert await ex.arm_dead_man_switch(now + timedelta(seconds=30)) is True
-        assert sim.accounts[account].cancel_all_ms == int((now.timestamp() + 30) * 1000)
+        assert await ex.arm_dead_man_switch(now + timedelta(minutes=10)) is True
+        assert sim.accounts[account].cancel_all_ms == int((now.timestamp() + 600) * 1000)
+        # Renewed each cycle: the venue keeps one schedule, so abort + schedule in one batch.
+        await ex.arm_dead_man_switch(now + timedelta(minutes=11))
+        assert sim.accounts[account].cancel_all_ms == int((now.timestamp() + 660) * 1000)
+        assert sim.counts["sendTxBatch"] == 1
         assert await ex.arm_dead_man_switch(None) is True
         assert sim.accounts[account].cancel_all_ms == 0
-        await ex.arm_dead_man_switch(now + timedelta(seconds=30))
-        sim.clock = lambda: __import__("time").time() + 31
+        await ex.arm_dead_man_switch(now + timedelta(seconds=30))  # lifted to >= 5 minutes
+        assert sim.accounts[account].cancel_all_ms >= (now.timestamp() + 300) * 1000
+        sim.clock = lambda: __import__("time").time() + 340
         assert await ex.open_orders(()) == []  # the process "died": the venue cancelled
+
+
+async def test_dead_man_switch_replaces_one_left_by_an_earlier_process() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        left = int((datetime.now(UTC).timestamp() + 3600) * 1000)
+        sim.accounts[account].cancel_all_ms = left
+        at = datetime.now(UTC) + timedelta(minutes=10)
+        assert await ex.arm_dead_man_switch(at) is True  # 21712, then abort + schedule
+        assert sim.accounts[account].cancel_all_ms == int(at.timestamp() * 1000)
 
 
 async def test_connect_checks_the_key_and_the_chain() -> None:

@@ -74,7 +74,11 @@ AUTH_TOKEN_TTL = 8 * 60.0  # the signer issues 10-minute tokens; renew early
 BATCH_SIZE = 15  # transactions per sendTxBatch (nautilus caps at 15)
 LOOKUP_SIZE = 20  # client order indexes per accountOrders request
 MAX_ORDER_EXPIRY = 28 * 24 * 3600.0
+MIN_ORDER_EXPIRY = 5 * 60.0 + 30.0  # the venue wants 5 minutes to 30 days ahead; margin for lag
 DEFAULT_ORDER_EXPIRY = 15 * 60.0
+MIN_CANCEL_ALL_AHEAD = 5 * 60.0 + 30.0  # a scheduled cancel-all: 5 minutes to 15 days ahead
+MAX_CANCEL_ALL_AHEAD = 14 * 24 * 3600.0
+ALREADY_SCHEDULED = 21712  # the venue keeps one scheduled cancel-all at a time
 CANCEL_ALL_IMMEDIATE, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT = 0, 1, 2
 ALL_MARKETS = 255
 
@@ -142,7 +146,10 @@ class LighterExchange(ExchangeDefaults):
         self.max_slippage = max_slippage
         self.market_ttl = market_ttl
         self.details_ttl = details_ttl
-        self.default_order_expiry = min(default_order_expiry, MAX_ORDER_EXPIRY)
+        self.default_order_expiry = min(
+            max(default_order_expiry, MIN_ORDER_EXPIRY), MAX_ORDER_EXPIRY
+        )
+        self._switch_armed = False
         self.batch_size = max(1, batch_size)
         self._clock = clock
         self._wall = wall_clock
@@ -485,7 +492,8 @@ class LighterExchange(ExchangeDefaults):
             at = request.expires_at.timestamp()
             if at <= now:
                 raise OrderRejectedError(f"{request.symbol}: expires_at is in the past")
-            at = min(at, now + MAX_ORDER_EXPIRY)
+            # The venue refuses expiries under 5 minutes ahead: lift those to the floor.
+            at = min(max(at, now + MIN_ORDER_EXPIRY), now + MAX_ORDER_EXPIRY)
         else:
             at = now + self.default_order_expiry
         return int(at * 1000)
@@ -711,15 +719,37 @@ class LighterExchange(ExchangeDefaults):
 
     @override
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
-        """Venue-side scheduled cancel-all of every market at ``at``; ``None`` aborts it."""
+        """Venue-side scheduled cancel-all of every market at ``at``; ``None`` aborts it.
+
+        The venue keeps one schedule at a time (21712 while one is queued) and
+        wants it 5 minutes to 15 days ahead: a renewal is an abort plus a new
+        schedule in one batch, and ``at`` is moved into that window.
+        """
+        abort = self._cancel_all_signer(CANCEL_ALL_ABORT, 0, ALL_MARKETS)
         if at is None:
-            sign = self._cancel_all_signer(CANCEL_ALL_ABORT, 0, ALL_MARKETS)
-        else:
-            sign = self._cancel_all_signer(
-                CANCEL_ALL_SCHEDULED, int(at.timestamp() * 1000), ALL_MARKETS
-            )
+            async with self._send_lock:
+                await self._send_or_raise("dead-man switch", [abort])
+                self._switch_armed = False
+            return True
+        now = self._wall()
+        when = min(max(at.timestamp(), now + MIN_CANCEL_ALL_AHEAD), now + MAX_CANCEL_ALL_AHEAD)
+        schedule = self._cancel_all_signer(CANCEL_ALL_SCHEDULED, int(when * 1000), ALL_MARKETS)
         async with self._send_lock:
-            await self._send_or_raise("dead-man switch", [sign])
+            if self._switch_armed:
+                await self._send_or_raise("dead-man switch", [abort, schedule])
+                return True
+            try:
+                await self._send("dead-man switch", [schedule])
+            except _Refused as exc:
+                if exc.code != ALREADY_SCHEDULED:
+                    raise OrderRejectedError(
+                        f"dead-man switch: venue code {exc.code}: {exc.message}"
+                    ) from exc
+                # An earlier process left one queued: replace it.
+                await self._send_or_raise("dead-man switch", [abort, schedule])
+            except _Unknown as exc:
+                raise TransientExchangeError(str(exc)) from exc
+            self._switch_armed = True
         return True
 
     async def close(self) -> None:

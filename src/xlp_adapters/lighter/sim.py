@@ -54,6 +54,8 @@ TX_CREATE, TX_CANCEL, TX_CANCEL_ALL = 14, 15, 16
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
 MAX_PER_MARKET, MAX_PER_ACCOUNT = 16, 500
 MAX_EXPIRY_MS = 30 * 24 * 3600 * 1000
+MIN_EXPIRY_MS = 5 * 60 * 1000
+MIN_SCHEDULE_MS, MAX_SCHEDULE_MS = 5 * 60 * 1000, 15 * 24 * 3600 * 1000
 ACCOUNT_ORDERS_LIMIT = 20
 BATCH_LIMIT = 50
 
@@ -74,6 +76,7 @@ TX_EXPIRED = 21110
 BAD_API_KEY = 21109
 BAD_AUTH = 20013
 BAD_PARAMS = 20001
+ALREADY_SCHEDULED = 21712  # df-lighter-core: one scheduled cancel-all at a time
 
 LIVE = ("open", "pending", "in-progress")
 TIF_NAMES = {0: "immediate-or-cancel", 1: "good-till-time", 2: "post-only"}
@@ -532,8 +535,8 @@ class LighterSim:
             raise VenueRefusal(BAD_EXPIRY, "market orders are immediate-or-cancel, expiry 0")
         if not market_order and (info.get("Type") != 0 or tif not in (1, 2)):
             raise VenueRefusal(BAD_PARAMS, "only limit GTT / post-only and market IOC simulated")
-        if not market_order and not now < expiry <= now + MAX_EXPIRY_MS:
-            raise VenueRefusal(BAD_EXPIRY, "order expiry must be in the future, within 30 days")
+        if not market_order and not now + MIN_EXPIRY_MS <= expiry <= now + MAX_EXPIRY_MS:
+            raise VenueRefusal(BAD_EXPIRY, "order expiry must be 5 minutes to 30 days ahead")
         if len(account.live(m["market_id"])) >= MAX_PER_MARKET or (
             len(account.live()) >= MAX_PER_ACCOUNT
         ):
