@@ -182,6 +182,18 @@ async def test_timeout_after_accept_is_unknown_then_found() -> None:
         await ex.place_order(limit(71, Side.SELL, 0.5, 152.0))  # nonce re-fetched, not drifted
 
 
+async def test_dropped_answer_is_unknown_and_the_order_is_found() -> None:
+    async with lighter_rig() as (sim, ex, _account):
+        sim.fail_next("sendTx", "drop")
+        with pytest.raises(OrderOutcomeUnknownError):
+            await ex.place_order(limit(75, Side.SELL, 0.5, 151.0))
+        found = await ex.get_order("SOL", 75)
+        assert found is not None
+        assert found.is_open
+        with pytest.raises(DuplicateOrderError):  # a blind resend would be refused
+            await ex.place_order(limit(75, Side.SELL, 0.5, 151.0))
+
+
 async def test_send_5xx_is_unknown_and_nonce_refetched() -> None:
     async with lighter_rig() as (sim, ex, _account):
         sim.fail_next("sendTx", "500")

@@ -350,8 +350,8 @@ class LighterSim:
             return web.json_response({"code": exc.code, "message": exc.message}, status=exc.status)
         if kind == "accept_slow":
             await asyncio.sleep(self.slow_seconds)
-        if kind == "drop":
-            raise ConnectionResetError("injected drop")
+        if kind == "drop" and request.transport is not None:
+            request.transport.abort()  # applied, then the answer is lost on the wire
         return web.json_response(body)
 
     # --- routing ---------------------------------------------------------------
