@@ -143,3 +143,28 @@ async def test_full_cycle_on_the_simulator() -> None:
         assert tx["OrderExpiry"] > 0
         kinds = [e.kind for e in audit.events()]
         assert kinds.index(A.ORDER_INTENT) < kinds.index(A.ORDER_RESULT)
+
+
+async def test_a_bad_market_row_stops_only_its_symbol_in_a_cycle() -> None:
+    from xlp_adapters.pools import StaticPoolSource
+    from xlp_adapters.stores import MemoryStateStore
+    from xlp_core.config import HedgeConfig
+    from xlp_core.cycle import run_hedge_cycle
+    from xlp_core.safety import wrap_exchange
+
+    async with lighter_rig() as (sim, ex, account):
+        sim.market("SOL")["supported_price_decimals"] = 3  # SOL's row can no longer be scaled
+        sim.set_position(account, "ETH", -0.9)  # ideal -1 ETH -> sell 0.1 ETH = $300
+        config = HedgeConfig.from_mapping(
+            {"pools": {"JLP": 1000.0}, "threshold_min_usd": 100, "threshold_max_usd": 1000,
+             "threshold_step_usd": 50, "exchange": "lighter", "mode": "live"}
+        )  # fmt: skip
+        report = await run_hedge_cycle(
+            exchange=wrap_exchange(ex, config),
+            pools=[StaticPoolSource("JLP", {"SOL": 0.1, "ETH": 0.001})],
+            store=MemoryStateStore(), audit=MemoryAuditSink(), config=config,
+            clock=lambda: datetime.now(UTC),
+        )  # fmt: skip
+        assert report.symbols["ETH"].actions  # ETH hedged
+        assert not report.symbols["SOL"].actions  # SOL alone stopped
+        assert [t["MarketIndex"] for t in sent(sim, 14)] == [0]

@@ -326,10 +326,11 @@ class LighterExchange(ExchangeDefaults):
         return {s: prices[s] for s in symbols if s in prices}
 
     async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
+        """Signed positions; a symbol whose market row is unusable is absent (never 0).
+
+        The cycle then reports that symbol missing and hedges the others.
+        """
         specs = await self._market_specs()
-        missing = [s for s in symbols if s not in specs]
-        if missing:
-            raise ExchangeError("positions: " + "; ".join(self._unlisted(s) for s in missing))
         idx = self._creds.account_index
         body = await self._read(
             "account",
@@ -338,7 +339,7 @@ class LighterExchange(ExchangeDefaults):
             ),
         )
         pos = parse_positions(body, idx, specs)
-        return {s: pos[s] for s in symbols}
+        return {s: pos[s] for s in symbols if s in specs}
 
     def _auth(self) -> str:
         now = self._clock()
