@@ -34,6 +34,10 @@ async def test_place_orders_in_batches_of_fifteen() -> None:
         assert sim.counts["sendTxBatch"] == 2  # 15 + 5
         assert sim.counts["nextNonce"] == 1
         assert [t["Nonce"] for t in sent(sim, 14)] == list(range(100, 120))
+        # Signed on threads: every tx still carries its own order's fields.
+        by_cid = {t["ClientOrderIndex"]: t for t in sent(sim, 14)}
+        for r in requests:
+            assert by_cid[r.client_order_id]["MarketIndex"] == ex._specs[r.symbol].market_id
         found = await ex.get_orders([(r.symbol, r.client_order_id) for r in requests])
         assert set(found) == {r.client_order_id for r in requests}
         assert sim.counts["accountOrders"] == 1  # 20 ids, one request
