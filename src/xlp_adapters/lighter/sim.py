@@ -190,11 +190,13 @@ class LighterSim:
         self.latency: dict[str, float] = {}
         self.script: dict[str, deque[str]] = {}
         self.counts: Counter[str] = Counter()
-        self.requests: list[dict[str, Any]] = []
-        self.txs: list[dict[str, Any]] = []
+        # Bounded, so a long offline `xlp run` does not grow without end.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self.txs: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.slow_seconds = 2.0
         self.url = ""
         self._order_seq = itertools.count(281474976710656)
+        self._tx_seq = 0
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -508,7 +510,8 @@ class LighterSim:
             raise VenueRefusal(BAD_PARAMS, f"tx type {tx_type} not simulated")
         account.nonces[key] += 1
         self.txs.append({"type": tx_type, **info})
-        return {"tx_hash": f"{len(self.txs):080x}", "predicted_execution_time_ms": now + 200}
+        self._tx_seq += 1
+        return {"tx_hash": f"{self._tx_seq:080x}", "predicted_execution_time_ms": now + 200}
 
     def _create(self, account: SimAccount, info: Mapping[str, Any], now: int) -> None:
         m = next((x for x in self.markets if x["market_id"] == info.get("MarketIndex")), None)
