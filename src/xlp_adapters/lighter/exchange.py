@@ -175,7 +175,12 @@ class LighterExchange(ExchangeDefaults):
         base_url: str,
         chain_id: int,
         verify_key: bool = True,
-        **options: Any,
+        request_timeout: float = 10.0,
+        max_slippage: float = 0.01,
+        market_ttl: float = 300.0,
+        details_ttl: float = 2.0,
+        default_order_expiry: float = DEFAULT_ORDER_EXPIRY,
+        batch_size: int = BATCH_SIZE,
     ) -> LighterExchange:
         """Build the SDK clients (inside the running loop), verify the key, return the adapter.
 
@@ -200,8 +205,12 @@ class LighterExchange(ExchangeDefaults):
             raise ConfigError(
                 "lighter_private_key", f"the signer refused the API key ({type(exc).__name__})"
             ) from None
-        self = cls(credentials, base_url=base_url, chain_id=chain_id, api=api, signer=signer,
-                   **options)  # fmt: skip
+        self = cls(
+            credentials, base_url=base_url, chain_id=chain_id, api=api, signer=signer,
+            request_timeout=request_timeout, max_slippage=max_slippage, market_ttl=market_ttl,
+            details_ttl=details_ttl, default_order_expiry=default_order_expiry,
+            batch_size=batch_size,
+        )  # fmt: skip
         if verify_key:
             try:
                 await self._verify_key()
