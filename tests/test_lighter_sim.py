@@ -93,3 +93,26 @@ def test_sync_start_stop() -> None:
         time.sleep(0)
     finally:
         sim.stop()
+
+
+async def test_pending_order_cap_per_account_and_active_orders_by_market() -> None:
+    from xlp_adapters.lighter.sim import SimOrder
+
+    async with lighter_rig() as (sim, ex, account):
+        await ex.place_order(limit(1, Side.SELL, 0.5, 151.0))
+        token = ex._auth()
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            base = f"{sim.url}/api/v1/accountActiveOrders?account_index={account}"
+            for market, count in (("&market_id=2", 1), ("&market_id=0", 0), ("", 1)):
+                async with http.get(base + market, headers={"authorization": token}) as resp:
+                    assert len((await resp.json())["orders"]) == count
+        far = int(time.time() * 1000) + 3_600_000
+        sim.accounts[account].orders.extend(
+            SimOrder(10**9 + i, 10**6 + i, 90 + i % 3, True, 1, 1, "limit", "good-till-time",
+                     False, far, 0, 0)
+            for i in range(499)
+        )  # fmt: skip
+        with pytest.raises(OrderRejectedError, match="21506"):
+            await ex.place_order(OrderRequest(2, "ETH", Side.SELL, OrderType.LIMIT, 0.01, 3010.0))
