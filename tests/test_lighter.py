@@ -1,46 +1,36 @@
-"""The Lighter adapter: pure scaling and parsing, then against a fake server on 127.0.0.1."""
+"""The Lighter adapter's pure parts: scaling, credentials, market-row parsing."""
 
 from __future__ import annotations
 
-import importlib
-import itertools
-import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-pytest.importorskip("lighter")
-
-from lighter_fake import FakeLighter, FakeServer
-from xlp_adapters.lighter import LighterCredentials, LighterExchange, MarketSpec
+from xlp_adapters.lighter.credentials import LighterCredentials
+from xlp_adapters.lighter.parse import parse_markets, parse_prices
 from xlp_adapters.lighter.scaling import (
+    MarketSpec,
     base_amount,
     core_symbol,
     price_from_int,
     price_int,
     size_from_int,
 )
-from xlp_core.errors import (
-    ConfigError,
-    OrderOutcomeUnknownError,
-    OrderRejectedError,
-    RateLimitedError,
-    TransientExchangeError,
-)
-from xlp_core.models import OrderRequest, OrderStatus, OrderType, Side
+from xlp_adapters.lighter.sim import mainnet_markets
+from xlp_core.errors import ConfigError, OrderRejectedError
+from xlp_core.models import Side
 
-BONK = MarketSpec("BONK", "1000BONK", 3, 0, 6, Decimal("500"), Decimal("10"), 1000)
+BONK = MarketSpec("BONK", "1000BONK", 18, 0, 6, Decimal("500"), Decimal("10"), 1000)
 SOL = MarketSpec("SOL", "SOL", 2, 3, 3, Decimal("0.050"), Decimal("10"), 1)
-ACCOUNTS = itertools.count(7000)
+KEY = "0x" + "ab" * 40
 
 
-def test_core_symbol() -> None:
-    assert core_symbol("1000BONK") == ("BONK", 1000)
-    assert core_symbol("SOL") == ("SOL", 1)
+def test_core_symbol_uses_the_markets_own_multiplier() -> None:
+    assert core_symbol("1000BONK", 1000) == "BONK"
+    assert core_symbol("1000BONK", 1) == "1000BONK"  # the name alone proves nothing
+    assert core_symbol("SOL", 1) == "SOL"
 
 
 def test_bonk_is_traded_per_thousand() -> None:
@@ -77,9 +67,6 @@ def test_scaling_round_trip(size: float, price: float) -> None:
     assert price_from_int(p, SOL) <= price + 1e-9
 
 
-KEY = "0x" + "ab" * 40
-
-
 def test_credentials_hidden_and_validated() -> None:
     creds = LighterCredentials(KEY, 42, 3)
     assert "ab" * 5 not in repr(creds)
@@ -96,221 +83,43 @@ def test_credentials_hidden_and_validated() -> None:
         LighterCredentials.from_env({})
 
 
-@pytest.fixture
-async def rig() -> AsyncIterator[tuple[FakeLighter, LighterExchange]]:
-    signer_client: Any = importlib.import_module("lighter.signer_client")
-    priv, _pub, err = signer_client.create_api_key()
-    assert err is None
-    account = next(ACCOUNTS)
-    fake = FakeLighter(account)
-    async with FakeServer(fake) as server:
-        ex = await LighterExchange.connect(
-            LighterCredentials(priv, account, 3), base_url=server.url, chain_id=300,
-            request_timeout=0.5,
-        )  # fmt: skip
-        try:
-            yield fake, ex
-        finally:
-            await ex.close()
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_lighters_own_key_indices_are_refused(index: int) -> None:
+    with pytest.raises(ConfigError, match="Lighter's own"):
+        LighterCredentials(KEY, 42, index)
 
 
-def limit(cid: int, side: Side, size: float, price: float, **kw: bool) -> OrderRequest:
-    return OrderRequest(cid, "SOL", side, OrderType.LIMIT, size, price, **kw)  # type: ignore[arg-type]
+def test_market_rows_parsed_one_by_one() -> None:
+    rows = mainnet_markets()
+    rows.append({"symbol": "BROKEN", "market_id": 77, "status": "active", "market_type": "perp"})
+    bad: dict[str, str] = {}
+    specs = parse_markets({"code": 200, "order_book_details": rows}, bad)
+    assert set(specs) == {"ETH", "BTC", "SOL", "DOGE", "BONK"}  # perps we can scale
+    assert specs["BONK"].multiplier == 1000  # from the row's own field
+    assert specs["SOL"].size_decimals == 2
+    assert specs["SOL"].price_decimals == 4
+    assert set(bad) == {"XAU", "BROKEN"}  # supported decimals differ; missing fields
+    assert "TRUMPWIN" not in bad  # binary options are not ours: skipped quietly
+    prices = parse_prices({"code": 200, "order_book_details": rows}, specs)
+    assert prices["SOL"] == 150.0
+    assert prices["BONK"] == pytest.approx(2e-5)
 
 
-async def test_markets_prices_positions_in_few_calls(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    fake.positions = {2: (-1, "12.500"), 3: (-1, "20000")}
-    rules = await ex.markets(["SOL", "BONK", "DOGE"])
-    assert set(rules) == {"SOL", "BONK"}
-    prices = await ex.prices(["SOL", "ETH", "BTC", "BONK"])
-    assert prices == pytest.approx({"SOL": 150.0, "ETH": 3000.0, "BTC": 60000.0, "BONK": 2e-5})
-    positions = await ex.positions(["SOL", "ETH", "BTC", "BONK"])
-    assert positions == {"SOL": -12.5, "ETH": 0.0, "BTC": 0.0, "BONK": -20_000_000.0}
-    paths = [r["path"] for r in fake.requests]
-    assert paths.count("/api/v1/account") == 1
-    assert paths.count("/api/v1/orderBookDetails") == 2  # markets cached, prices fresh
+def test_a_bad_price_on_one_row_leaves_the_others() -> None:
+    rows = mainnet_markets()
+    rows[0]["mark_price"] = "NaN"
+    body = {"code": 200, "order_book_details": rows}
+    prices = parse_prices(body, parse_markets(body))
+    assert "ETH" not in prices
+    assert prices["SOL"] == 150.0
 
 
-async def test_limit_post_only_and_market_orders_sign_the_right_fields(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    order = await ex.place_order(limit(11, Side.SELL, 0.5, 150.3004))
-    assert order.status is OrderStatus.OPEN
-    await ex.place_order(limit(12, Side.BUY, 0.5, 149.5, post_only=True))
-    await ex.place_order(
-        OrderRequest(13, "BONK", Side.SELL, OrderType.MARKET, 1_000_000.0, 0.0000198)
-    )
-    create = [t for t in fake.txs if t["type"] == 14]
-    a, b, c = create
-    assert (a["MarketIndex"], a["ClientOrderIndex"], a["BaseAmount"], a["Price"]) == (
-        2,
-        11,
-        500,
-        150301,
-    )
-    assert (a["IsAsk"], a["Type"], a["TimeInForce"], a["ReduceOnly"]) == (1, 0, 1, 0)
-    assert (b["IsAsk"], b["TimeInForce"], b["Price"]) == (0, 2, 149500)
-    assert (c["MarketIndex"], c["BaseAmount"], c["Price"], c["Type"], c["TimeInForce"]) == (
-        3, 1000, 19800, 1, 0,
-    )  # fmt: skip
-    assert [t["Nonce"] for t in fake.txs] == [100, 101, 102]
-    got = await ex.get_order("BONK", 13)
-    assert got is not None
-    assert got.status is OrderStatus.FILLED
-    assert got.filled_size == pytest.approx(1_000_000)
-
-
-async def test_min_notional_refused_before_sending(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    with pytest.raises(OrderRejectedError, match="minimum"):
-        await ex.place_order(limit(20, Side.SELL, 0.06, 150.0))  # $9
-    assert not any(r["path"] == "/api/v1/sendTx" for r in fake.requests)
-
-
-async def test_rate_limit_and_server_errors(rig: tuple[FakeLighter, LighterExchange]) -> None:
-    fake, ex = rig
-    fake.fail_next("/api/v1/account", "429")
-    with pytest.raises(RateLimitedError) as info:
-        await ex.positions(["SOL"])
-    assert info.value.retry_after == 3.0
-    fake.fail_next("/api/v1/account", "500")
-    with pytest.raises(TransientExchangeError):
-        await ex.positions(["SOL"])
-    fake.fail_next("/api/v1/orderBookDetails", "code")
-    with pytest.raises(Exception, match="21500"):
-        await ex.prices(["SOL"])
-
-
-async def test_http_200_error_code_on_send_rejects_and_refreshes_nonce(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    await ex.place_order(limit(30, Side.SELL, 0.5, 151.0))
-    fake.fail_next("/api/v1/sendTx", "code")
-    with pytest.raises(OrderRejectedError, match="21500"):
-        await ex.place_order(limit(31, Side.SELL, 0.5, 151.0))
-    fake.nonce += 5  # the venue moved on (another client of the key)
-    await ex.place_order(limit(32, Side.SELL, 0.5, 151.0))
-    nonce_calls = [r for r in fake.requests if r["path"] == "/api/v1/nextNonce"]
-    assert len(nonce_calls) == 2
-
-
-async def test_timeout_after_accept_is_unknown_then_found(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    fake.slow_seconds = 1.0
-    fake.fail_next("/api/v1/sendTx", "accept_slow")
-    with pytest.raises(OrderOutcomeUnknownError) as info:
-        await ex.place_order(limit(40, Side.SELL, 0.5, 151.0))
-    assert info.value.client_order_id == 40
-    found = await ex.get_order("SOL", 40)
-    assert found is not None
-    assert found.status is OrderStatus.OPEN
-    await ex.place_order(limit(41, Side.SELL, 0.5, 152.0))  # nonce re-fetched, not drifted
-
-
-async def test_open_orders_and_cancel_all(rig: tuple[FakeLighter, LighterExchange]) -> None:
-    fake, ex = rig
-    await ex.place_order(limit(50, Side.SELL, 0.5, 151.0))
-    await ex.place_order(limit(51, Side.SELL, 0.5, 152.0))
-    assert {o.client_order_id for o in await ex.open_orders(["SOL"])} == {50, 51}
-    assert await ex.cancel_all_orders("SOL") == 2
-    assert await ex.open_orders(["SOL"]) == []
-    assert [t["type"] for t in fake.txs].count(15) == 2
-    auth = [r["headers"].get("Authorization") for r in fake.requests if "Orders" in r["path"]]
-    assert auth
-    assert all(a and a.count(":") == 3 for a in auth), auth
-
-
-async def test_credentials_never_logged(
-    rig: tuple[FakeLighter, LighterExchange], caplog: pytest.LogCaptureFixture
-) -> None:
-    fake, ex = rig
-    caplog.set_level(logging.DEBUG)
-    await ex.place_order(limit(60, Side.SELL, 0.5, 151.0))
-    key = ex._creds.key_hex
-    assert key not in caplog.text
-    assert key not in repr(ex)
-    for r in fake.requests:
-        assert key not in str(r)
-
-
-async def test_send_5xx_is_unknown_and_nonce_refetched(
-    rig: tuple[FakeLighter, LighterExchange],
-) -> None:
-    fake, ex = rig
-    fake.fail_next("/api/v1/sendTx", "500")
-    with pytest.raises(OrderOutcomeUnknownError):
-        await ex.place_order(limit(70, Side.SELL, 0.5, 151.0))
-    assert await ex.get_order("SOL", 70) is None  # it never landed
-    await ex.place_order(limit(71, Side.SELL, 0.5, 151.0))
-    assert [r["path"] for r in fake.requests].count("/api/v1/nextNonce") == 2
-
-
-async def test_slow_read_is_transient(rig: tuple[FakeLighter, LighterExchange]) -> None:
-    fake, ex = rig
-    fake.slow_seconds = 1.0
-    fake.fail_next("/api/v1/account", "slow")
-    with pytest.raises(TransientExchangeError):
-        await ex.positions(["SOL"])
-
-
-async def test_full_cycle_on_fake_lighter(rig: tuple[FakeLighter, LighterExchange]) -> None:
-    """The real cycle, wrapped in the safety stack, against the fake venue."""
-    from datetime import UTC, datetime
-
-    from xlp_adapters.audit import MemoryAuditSink
-    from xlp_adapters.pools import StaticPoolSource
-    from xlp_adapters.stores import MemoryStateStore
-    from xlp_core import audit as A
+def test_default_order_expiry_follows_the_config() -> None:
+    pytest.importorskip("lighter")
+    from xlp_adapters.lighter.exchange import default_order_expiry
     from xlp_core.config import HedgeConfig
-    from xlp_core.cycle import run_hedge_cycle
-    from xlp_core.safety import wrap_exchange
 
-    fake, ex = rig
-    fake.positions = {2: (-1, "98.000")}  # short 98 SOL; ideal -100 -> +2 SOL = $300
     config = HedgeConfig.from_mapping(
-        {"pools": {"JLP": 1000.0}, "threshold_min_usd": 100, "threshold_max_usd": 1000,
-         "threshold_step_usd": 50, "exchange": "lighter", "mode": "live"}
-    )  # fmt: skip
-    audit = MemoryAuditSink()
-    report = await run_hedge_cycle(
-        exchange=wrap_exchange(ex, config), pools=[StaticPoolSource("JLP", {"SOL": 0.1})],
-        store=MemoryStateStore(), audit=audit, config=config,
-        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
-    assert report.ok, report
-    (act,) = report.symbols["SOL"].actions
-    assert act.outcome == "accepted"
-    (tx,) = [t for t in fake.txs if t["type"] == 14]
-    assert tx["ClientOrderIndex"] == act.client_order_id
-    assert tx["IsAsk"] == 1
-    assert tx["BaseAmount"] == 800  # 40% of 2 SOL, 3 size decimals
-    assert tx["Price"] == 150300  # cost 150 + 0.2%
-    kinds = [e.kind for e in audit.events()]
-    assert kinds.index(A.ORDER_INTENT) < kinds.index(A.ORDER_RESULT)
-
-
-async def test_public_price_feed_for_paper_trading() -> None:
-    from xlp_adapters.lighter.feed import LighterPriceFeed
-
-    fake = FakeLighter(next(ACCOUNTS))
-    async with FakeServer(fake) as server:
-        feed = LighterPriceFeed(server.url, timeout=0.5)
-        prices = await feed.prices(["SOL", "BONK", "DOGE"])
-        assert prices == pytest.approx({"SOL": 150.0, "BONK": 2e-5})
-        fake.fail_next("/api/v1/orderBookDetails", "429")
-        with pytest.raises(RateLimitedError):
-            await feed.prices(["SOL"])
-        fake.fail_next("/api/v1/orderBookDetails", "500")
-        with pytest.raises(TransientExchangeError):
-            await feed.prices(["SOL"])
-        await feed.close()
-    assert all("Authorization" not in r["headers"] for r in fake.requests)
+        {"pools": {"JLP": 1.0}, "order_timeout_minutes": 10, "order_expiry_multiple": 3}
+    )
+    assert default_order_expiry(config) == 1800.0

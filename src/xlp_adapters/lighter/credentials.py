@@ -36,9 +36,15 @@ class LighterCredentials:
             raise ConfigError("lighter_account_index", "must be an integer")
         if self.account_index < 0:
             raise ConfigError("lighter_account_index", "must be >= 0")
-        if not isinstance(self.api_key_index, int) or not 2 <= self.api_key_index <= 254:
+        if (
+            isinstance(self.api_key_index, bool)
+            or not isinstance(self.api_key_index, int)
+            or not 3 <= self.api_key_index <= 254
+        ):
             raise ConfigError(
-                "lighter_api_key_index", "must be 2-254 (0 and 1 belong to Lighter's own apps)"
+                "lighter_api_key_index",
+                "must be 3-254: indices 0, 1 and 2 belong to Lighter's own desktop, "
+                "mobile web and mobile apps (create your own key, e.g. index 3)",
             )
 
     def __repr__(self) -> str:

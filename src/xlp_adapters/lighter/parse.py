@@ -7,6 +7,7 @@ field we rely on is checked here and a malformed reply is an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -44,8 +45,16 @@ def _int(d: Mapping[str, Any], key: str, what: str) -> int:
     return v
 
 
-def parse_markets(body: Mapping[str, Any]) -> dict[str, MarketSpec]:
-    """``orderBookDetails`` -> specs keyed by core symbol (active perps only)."""
+def parse_markets(
+    body: Mapping[str, Any], bad: dict[str, str] | None = None
+) -> dict[str, MarketSpec]:
+    """``orderBookDetails`` -> specs keyed by core symbol: active perps only, row by row.
+
+    A row we cannot trust (missing field, supported decimals that differ from
+    the actual ones, a bad multiplier) is left out and its reason recorded in
+    ``bad`` under its symbol, so one odd listing fails only its own symbol.
+    Spot and binary-option rows are not ours and are skipped without a word.
+    """
     check_code(body, "orderBookDetails")
     rows = body.get("order_book_details")
     if not isinstance(rows, list):
@@ -54,53 +63,82 @@ def parse_markets(body: Mapping[str, Any]) -> dict[str, MarketSpec]:
     for row in rows:
         if not isinstance(row, Mapping) or row.get("status") not in (None, "active"):
             continue
+        if row.get("market_type") not in (None, "perp", "perps"):
+            continue
         venue = row.get("symbol")
-        if not isinstance(venue, str):
-            raise ExchangeError(f"orderBookDetails: market without symbol: {row!r}")
-        symbol, mult = core_symbol(venue)
-        size_dec = _int(row, "size_decimals", venue)
-        price_dec = _int(row, "price_decimals", venue)
-        for key, value in (
-            ("supported_size_decimals", size_dec),
-            ("supported_price_decimals", price_dec),
-        ):
-            # The reference could not confirm which pair the sequencer uses: insist they agree.
-            if row.get(key) is not None and row.get(key) != value:
-                raise ExchangeError(f"{venue}: {key} {row.get(key)} != {value}; refusing to scale")
         try:
-            out[symbol] = MarketSpec(
-                symbol=symbol,
-                venue_symbol=venue,
-                market_id=_int(row, "market_id", venue),
-                size_decimals=size_dec,
-                price_decimals=price_dec,
-                min_base_amount=dec(row.get("min_base_amount", "0"), f"{venue} min_base_amount"),
-                min_quote_amount=dec(row.get("min_quote_amount", "0"), f"{venue} min_quote_amount"),
-                multiplier=mult,
-            )
-        except InvalidInputError as exc:
-            raise ExchangeError(str(exc)) from exc
+            spec = _market_row(row)
+        except (ExchangeError, InvalidInputError) as exc:
+            if bad is not None:
+                bad[str(venue)[:40]] = str(exc)
+            continue
+        if spec.symbol in out:
+            if bad is not None:
+                bad[spec.symbol] = f"{venue}: listed twice"
+            del out[spec.symbol]
+            continue
+        out[spec.symbol] = spec
     return out
 
 
-def parse_prices(body: Mapping[str, Any], specs: Mapping[str, MarketSpec]) -> dict[str, float]:
-    """Mark price (else last trade) per core symbol, in USD per token."""
+def _market_row(row: Mapping[str, Any]) -> MarketSpec:
+    venue = row.get("symbol")
+    if not isinstance(venue, str) or not venue:
+        raise ExchangeError(f"market {row.get('market_id')!r}: no symbol")
+    size_dec = _int(row, "size_decimals", venue)
+    price_dec = _int(row, "price_decimals", venue)
+    for key, value in (
+        ("supported_size_decimals", size_dec),
+        ("supported_price_decimals", price_dec),
+    ):
+        # The reference could not confirm which pair the sequencer uses: insist they agree.
+        if row.get(key) is not None and row.get(key) != value:
+            raise ExchangeError(f"{venue}: {key} {row.get(key)} != {value}; refusing to scale")
+    mult = row.get("multiplier", 1)
+    if isinstance(mult, str) and mult.isdigit():
+        mult = int(mult)
+    if isinstance(mult, bool) or not isinstance(mult, int) or mult < 1:
+        raise ExchangeError(f"{venue}: multiplier {mult!r} is not a positive integer")
+    return MarketSpec(
+        symbol=core_symbol(venue, mult),
+        venue_symbol=venue,
+        market_id=_int(row, "market_id", venue),
+        size_decimals=size_dec,
+        price_decimals=price_dec,
+        min_base_amount=dec(row.get("min_base_amount", "0"), f"{venue} min_base_amount"),
+        min_quote_amount=dec(row.get("min_quote_amount", "0"), f"{venue} min_quote_amount"),
+        multiplier=mult,
+    )
+
+
+def parse_prices(
+    body: Mapping[str, Any],
+    specs: Mapping[str, MarketSpec],
+    bad: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """Mark price (else last trade) per core symbol, in USD per token.
+
+    A row whose price is missing, not finite or not positive is left out (and
+    its reason recorded in ``bad``): that symbol has no price, the rest do.
+    """
     check_code(body, "orderBookDetails")
     by_id = {s.market_id: s for s in specs.values()}
     out: dict[str, float] = {}
     for row in body.get("order_book_details") or []:
-        spec = by_id.get(row.get("market_id"))
+        spec = by_id.get(row.get("market_id", -1)) if isinstance(row, Mapping) else None
         if spec is None:
             continue
         raw = row.get("mark_price") or row.get("last_trade_price")
-        if raw is None:
-            continue
         try:
             price = price_from_venue(raw, spec)
         except InvalidInputError as exc:
-            raise ExchangeError(str(exc)) from exc
-        if price > 0:
+            if bad is not None:
+                bad[spec.symbol] = str(exc)
+            continue
+        if math.isfinite(price) and price > 0:
             out[spec.symbol] = price
+        elif bad is not None:
+            bad[spec.symbol] = f"{spec.symbol}: price {raw!r} is not a positive finite number"
     return out
 
 

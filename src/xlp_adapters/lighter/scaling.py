@@ -58,11 +58,16 @@ class MarketSpec:
         )
 
 
-def core_symbol(venue_symbol: str) -> tuple[str, int]:
-    """``1000BONK`` -> (``BONK``, 1000)."""
-    if venue_symbol.startswith("1000") and len(venue_symbol) > 4:
-        return venue_symbol[4:], 1000
-    return venue_symbol, 1
+def core_symbol(venue_symbol: str, multiplier: int) -> str:
+    """``1000BONK`` with the market's own multiplier 1000 -> ``BONK``.
+
+    The multiplier comes from the market row, never from the name: a listing
+    named ``1000X`` with multiplier 1 stays ``1000X``.
+    """
+    prefix = str(multiplier)
+    if multiplier > 1 and venue_symbol.startswith(prefix) and len(venue_symbol) > len(prefix):
+        return venue_symbol[len(prefix) :]
+    return venue_symbol
 
 
 def base_amount(size_tokens: float, spec: MarketSpec) -> int:

@@ -1,0 +1,211 @@
+"""Active hedge cycles through the Lighter adapter, on the venue simulator.
+
+For N = 1, 4, 20 and 50 symbols, runs ``run_hedge_cycle`` through
+``wrap_exchange`` against :class:`xlp_adapters.lighter.sim.LighterSim` with an
+injected round-trip time on every HTTP request, and a pool that drifts each
+cycle so every symbol cancels and re-places an order. Prints, per cycle, the
+HTTP requests really sent (the simulator's counters), the wall time in RTTs,
+and the rate-limit weight (Standard accounts: 1 per request; Premium: 6 per
+sendTx/sendTxBatch/nextNonce, 300 per other request), beside the issue-11
+baseline of the adapter before batching: 3+4N requests and 2N+4 RTT.
+
+The request count depends on the cycle: a core cycle that calls the single
+methods (``cancel_all_orders``/``place_order``/``get_order`` per symbol) sends
+O(N) requests even on the batched adapter; once the cycle calls
+``cancel_orders``/``place_orders``/``get_orders`` the target is <= 8 requests
+and <= 4 RTT for any N <= 50. The script measures whichever cycle is installed.
+
+    python benchmarks/lighter_cycle.py [--rtt-ms 20] [--cycles 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from xlp_adapters.audit import MemoryAuditSink
+from xlp_adapters.lighter import LighterCredentials, LighterExchange
+from xlp_adapters.lighter.sim import LighterSim
+from xlp_adapters.stores import MemoryStateStore
+from xlp_core.config import HedgeConfig
+from xlp_core.cycle import run_hedge_cycle
+from xlp_core.execution import NO_WAIT
+from xlp_core.models import PoolSnapshot
+from xlp_core.safety import wrap_exchange
+
+ACCOUNTS = itertools.count(90_000)
+PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
+
+
+def bench_markets(n: int) -> list[dict[str, Any]]:
+    return [
+        {"market_id": i, "symbol": f"S{i:02d}", "market_type": "perp", "status": "active",
+         "size_decimals": 3, "price_decimals": 4, "supported_size_decimals": 3,
+         "supported_price_decimals": 4, "min_base_amount": "0.001", "min_quote_amount": "10",
+         "mark_price": "100.0000", "last_trade_price": 100.0, "multiplier": "1"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@attrs.define
+class DriftingPool:
+    symbols: list[str]
+    step: int = 0
+
+    @property
+    def name(self) -> str:
+        return "BENCH"
+
+    async def fetch(self) -> PoolSnapshot:
+        self.step += 1
+        drift = 0.1 * (1.02 + 0.01 * (self.step % 5))
+        return PoolSnapshot("BENCH", dict.fromkeys(self.symbols, drift))
+
+
+async def measure(n: int, rtt: float, cycles: int) -> tuple[float, float, float]:
+    symbols = [f"S{i:02d}" for i in range(n)]
+    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+        account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
+        for s in symbols:
+            sim.set_position(account, s, -100.0)
+        ex = await LighterExchange.connect(
+            LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
+            details_ttl=rtt * 2 + 0.5,
+        )  # fmt: skip
+        config = HedgeConfig.from_mapping(
+            {"pools": {"BENCH": 1000.0}, "symbols": symbols, "threshold_min_usd": 50.0,
+             "threshold_max_usd": 5000.0, "threshold_step_usd": 20.0,
+             "cooldown_after_fill_minutes": 0.0, "max_cycle_notional_usd": 1e9,
+             "max_order_notional_usd": 1e9, "rate_limit_per_minute": 1_000_000,
+             "exchange": "lighter", "mode": "live"}
+        )  # fmt: skip
+        wrapped = wrap_exchange(ex, config)
+        pool = DriftingPool(symbols)
+        store, audit = MemoryStateStore(), MemoryAuditSink()
+        sim.rtt = rtt
+        wall = requests = weight = 0.0
+        try:
+            for i in range(cycles + 1):
+                before = dict(sim.counts)
+                t0 = time.perf_counter()
+                await run_hedge_cycle(
+                    exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
+                    clock=lambda: datetime.now(UTC), policy=NO_WAIT,
+                )  # fmt: skip
+                if i == 0:  # warm-up: nonce, markets, nothing to cancel yet
+                    continue
+                wall += time.perf_counter() - t0
+                delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
+                requests += sum(delta.values())
+                weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
+        finally:
+            await ex.close()
+    return requests / cycles, wall / cycles / rtt, weight / cycles
+
+
+async def measure_batched(
+    n: int, rtt: float, cycles: int, batch_size: int
+) -> tuple[float, float, float]:
+    """The sequence the batched cycle calls, straight on the adapter.
+
+    Reads (prices, markets, positions, open orders) together, then one
+    ``cancel_orders``, one ``place_orders``, one ``get_orders`` confirmation
+    and the dead-man switch re-armed.
+    """
+    from datetime import timedelta
+
+    from xlp_core.models import OrderRequest, OrderType, Side
+
+    symbols = [f"S{i:02d}" for i in range(n)]
+    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+        account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
+        ex = await LighterExchange.connect(
+            LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
+            details_ttl=60.0, batch_size=batch_size,
+        )  # fmt: skip
+        cid = itertools.count(1)
+        wall = requests = weight = 0.0
+        try:
+            for i in range(cycles + 1):
+                before = dict(sim.counts)
+                sim.rtt = rtt if i else 0.0
+                t0 = time.perf_counter()
+                ex._details_body = None  # one fresh details read per cycle
+                await asyncio.gather(
+                    ex.prices(symbols), ex.markets(symbols), ex.positions(symbols),
+                    ex.open_orders(()),
+                    ex.arm_dead_man_switch(datetime.now(UTC) + timedelta(minutes=10)),
+                )  # fmt: skip
+                await ex.cancel_orders(symbols)
+                orders = [
+                    OrderRequest(next(cid), s, Side.SELL, OrderType.LIMIT, 0.5, 101.0 + 0.01 * i,
+                                 expires_at=datetime.now(UTC) + timedelta(minutes=5))
+                    for s in symbols
+                ]  # fmt: skip
+                await ex.place_orders(orders)
+                await ex.get_orders([(o.symbol, o.client_order_id) for o in orders])
+                if i == 0:
+                    continue
+                wall += time.perf_counter() - t0
+                delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
+                requests += sum(delta.values())
+                weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
+        finally:
+            await ex.close()
+    return requests / cycles, wall / cycles / rtt, weight / cycles
+
+
+async def sign_ms() -> float:
+    """CPU per signed transaction: every order and cancel pays it, inside the nonce lock."""
+    async with LighterSim() as sim:
+        account, key = sim.new_account(next(ACCOUNTS))
+        ex = await LighterExchange.connect(
+            LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300
+        )
+        signer = ex._signer
+        t0 = time.perf_counter()
+        for i in range(20):
+            signer.sign_create_order(
+                2, i + 1, 50, 1_500_000, True, 0, 1, False, 0, int(time.time() * 1000) + 600_000,
+                nonce=100 + i, api_key_index=3,
+            )  # fmt: skip
+        elapsed = (time.perf_counter() - t0) / 20 * 1000
+        await ex.close()
+    return elapsed
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rtt-ms", type=float, default=20.0)
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=15, help="transactions per sendTxBatch")
+    args = ap.parse_args()
+    rtt = args.rtt_ms / 1000
+    print(f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
+          f"{args.cycles} active cycles each (after one warm-up)")  # fmt: skip
+    print(f"signing one transaction (Go signer, this machine): {await sign_ms():.1f} ms")
+    head = ("N", "requests", "baseline", "wall/RTT", "baseline", "premium wt", "std wt")
+    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
+    for n in (1, 4, 20, 50):
+        req, rtts, weight = await measure(n, rtt, args.cycles)
+        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
+              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+    print("target after the batched cycle is merged: requests <= 8, wall/RTT <= 4")
+    print()
+    print("the batched sequence straight on the adapter: reads + dead-man switch together, then")
+    print(f"cancel_orders, place_orders, get_orders (batch size {args.batch_size})")
+    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
+    for n in (1, 4, 20, 50):
+        req, rtts, weight = await measure_batched(n, rtt, args.cycles, args.batch_size)
+        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
+              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
