@@ -79,10 +79,13 @@ class LighterFeed:
     bounded number of times and then stop the run (exit 1): an offline paper run
     must not loop printing errors."""
 
-    def __init__(self, base_url: str, *, attempts: int, symbols: Sequence[str]) -> None:
+    def __init__(
+        self, base_url: str, *, attempts: int, symbols: Sequence[str], stale_after: float = 30.0
+    ) -> None:
         from xlp_adapters.lighter.feed import LighterPriceFeed
 
-        self._feed = LighterPriceFeed(base_url)
+        # Bad ticks are refused per symbol; a price older than stale_after is dropped.
+        self._feed = LighterPriceFeed(base_url, stale_after=stale_after)
         self._attempts = attempts
         self._symbols = list(symbols)
         self._answered = False

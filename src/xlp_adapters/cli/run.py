@@ -342,18 +342,29 @@ def build_pools(
 async def build_venue(p: Plan, environ: Mapping[str, str]) -> Any:
     """The bare venue; the Hedger wraps it in the safety layers."""
     if p.config.exchange == "paper":
+        # Live prices go stale when the feed stops pricing a symbol: the paper
+        # venue then stops trading it instead of using the last price forever.
+        from datetime import timedelta
+
         from xlp_adapters.paper import PaperExchange
 
-        return PaperExchange(prices=p.prices, positions=p.positions, clock=utc_now)
+        age = timedelta(seconds=p.config.stale_price_seconds) if p.feed == "lighter" else None
+        return PaperExchange(
+            prices=p.prices, positions=p.positions, clock=utc_now, max_price_age=age
+        )
     try:
         from xlp_adapters.lighter import LighterCredentials, LighterExchange
+        from xlp_adapters.lighter.exchange import default_order_expiry
     except MissingExtraError:
         raise
     except ImportError:
         raise MissingExtraError("lighter", "live trading on Lighter") from None
     credentials = LighterCredentials.from_env(environ)
     return await LighterExchange.connect(
-        credentials, base_url=p.config.lighter_base_url, chain_id=p.config.lighter_chain_id
+        credentials,
+        base_url=p.config.lighter_base_url,
+        chain_id=p.config.lighter_chain_id,
+        default_order_expiry=default_order_expiry(p.config),
     )
 
 
@@ -466,6 +477,7 @@ def price_refresh(
     lighter = LighterFeed(
         p.config.lighter_base_url,
         attempts=p.config.startup_retry_attempts,
+        stale_after=p.config.stale_price_seconds,
         symbols=sorted(set(p.config.symbols) | {"SOL", "ETH", "BTC", "BONK"}),
     )
 
