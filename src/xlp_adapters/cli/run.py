@@ -414,7 +414,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     failed: list[int] = []
     records: list[Any] = []
     pools: list[PoolSource] = []
-    secrets = secret_values(environ)
+    secrets = [*secret_values(environ), *p.config.notify_urls]  # never in the audit log
     try:
         pools = build_pools(p.config, p.static, replay, prices=venue.prices)
         # The state is opened (and locked) first: a refused second hedger
