@@ -48,7 +48,8 @@ from xlp_core.models import MarketRules
 from xlp_core.ports import AuditSink, StateStore
 from xlp_core.strategy import Strategy
 
-Engine = Literal["cycle", "fast"]
+Engine = Literal["cycle", "fast", "compiled"]
+ENGINES: tuple[str, ...] = ("cycle", "fast", "compiled")
 T = TypeVar("T")
 
 
@@ -265,9 +266,9 @@ def run_backtest(
         scenario = scenario.head(steps)
     if record_every < 1:
         raise ScenarioError("record_every must be >= 1")
-    if engine not in ("cycle", "fast"):
-        raise ScenarioError(f"engine must be 'cycle' or 'fast', got {engine!r}")
-    if engine == "fast" and (state_path is not None or audit_path is not None):
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "cycle" and (state_path is not None or audit_path is not None):
         raise ScenarioError("state_path and audit_path need engine='cycle'")
     symbols = scenario.check(config)
     clock = SimClock(scenario.start)
@@ -276,6 +277,13 @@ def run_backtest(
     for s in symbols:
         if s not in rules:
             raise MissingSymbolError(s, "market (not listed on the paper exchange)")
+    if engine == "compiled":
+        from xlp_adapters.backtest.compiled import run_compiled
+
+        return run_compiled(
+            scenario, config, model=FillModel.of(paper, rules), strategy=strategy,
+            record_every=record_every, initial_hedge=initial_hedge,
+        )  # fmt: skip
     if engine == "fast":
         return run_fast(
             scenario, config, model=FillModel.of(paper, rules), strategy=strategy,
