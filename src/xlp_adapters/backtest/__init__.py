@@ -2,7 +2,8 @@
 
 Needs the ``backtest`` extra (pandas, matplotlib, tqdm). Start with
 :func:`run_backtest`; :func:`load_scenario` and :func:`generate_scenario`
-provide its input.
+provide its input; :func:`sweep` runs a grid of configs. The ``compiled``
+engine needs the ``fast`` extra (numba). See docs/backtesting.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from xlp_adapters.backtest.data import (
 from xlp_adapters.backtest.engine import BacktestError, PaperVenue, SimClock, run_backtest
 from xlp_adapters.backtest.fast import FillModel, run_fast
 from xlp_adapters.backtest.results import BacktestResult, FillRecord, Record, Summary
+from xlp_adapters.backtest.sweeps import sweep
 
 __all__ = [
     "BacktestError",
@@ -35,5 +37,6 @@ __all__ = [
     "load_scenario",
     "run_backtest",
     "run_fast",
+    "sweep",
     "write_scenario",
 ]

@@ -145,7 +145,7 @@ def run_arrays(
     *,
     model: FillModel,
     arrays: Arrays,
-    ideals: Mapping[str, Sequence[float]],
+    ideals: Mapping[str, Sequence[float]] | Mapping[str, npt.NDArray[np.float64]],
     strategy: Strategy | None = None,
     initial_hedge: bool = True,
     record: bool = True,
