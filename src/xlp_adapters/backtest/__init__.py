@@ -18,6 +18,7 @@ from xlp_adapters.backtest.data import (
 )
 from xlp_adapters.backtest.engine import BacktestError, PaperVenue, SimClock, run_backtest
 from xlp_adapters.backtest.fast import FillModel, run_fast
+from xlp_adapters.backtest.frames import scenario_from_frames
 from xlp_adapters.backtest.results import BacktestResult, FillRecord, Record, Summary
 from xlp_adapters.backtest.sweeps import sweep
 
@@ -37,6 +38,7 @@ __all__ = [
     "load_scenario",
     "run_backtest",
     "run_fast",
+    "scenario_from_frames",
     "sweep",
     "write_scenario",
 ]

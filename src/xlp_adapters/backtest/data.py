@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -323,6 +323,7 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[str, list[str]]]
     naming the file and line.
     """
     line = 0
+    reader: Any = None
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -350,7 +351,8 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[str, list[str]]]
     except UnicodeDecodeError:
         raise ScenarioError(f"{path.name}: not UTF-8 text (after line {line})") from None
     except csv.Error as exc:
-        raise ScenarioError(f"{path.name}:{line + 1}: malformed CSV: {exc}") from None
+        at = reader.line_num if reader is not None else line + 1
+        raise ScenarioError(f"{path.name}:{at}: malformed CSV: {exc}") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
