@@ -174,6 +174,9 @@ def run_kernel(
     last_alert = np.zeros(m, dtype=np.int64)
     has_alert = np.zeros(m, dtype=np.bool_)
     dirty = np.ones(m, dtype=np.bool_)
+    maxabs = np.zeros(m, dtype=np.float64)
+    outside = np.zeros(m, dtype=np.float64)
+    te = np.zeros(m, dtype=np.float64)
     # What the last snapshot held, to record only changes.
     serial = 0
     cycles = 0
@@ -364,11 +367,11 @@ def run_kernel(
         for k in range(m):
             usd = ((pos[k] + init[k]) - ideals[i, k]) * prices[i, k]
             a = abs(usd)
-            if a > book[k, B_MAXABS]:
-                book[k, B_MAXABS] = a
+            if a > maxabs[k]:
+                maxabs[k] = a
             if a >= report_min:
-                book[k, B_OUTSIDE] += dt
-            book[k, B_TE] += usd * usd * dt
+                outside[k] += dt
+            te[k] += usd * usd * dt
             if dirty[k]:
                 dirty[k] = False
                 if record:
@@ -388,4 +391,7 @@ def run_kernel(
                     n_rows += 1
     for k in range(m):
         book[k, B_VENUE_POS] = pos[k]
+        book[k, B_MAXABS] = maxabs[k]
+        book[k, B_OUTSIDE] = outside[k]
+        book[k, B_TE] = te[k]
     return rows, n_rows, fills, n_fills, book, cycles

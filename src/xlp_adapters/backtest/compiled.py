@@ -78,17 +78,21 @@ def kernel() -> Any:
 
 @attrs.frozen(eq=False)
 class Arrays:
-    """A scenario's prices and times as arrays, built once and shared by runs."""
+    """A scenario's times, prices and funding as arrays, built once and shared by runs."""
 
     symbols: tuple[str, ...]
     epochs: npt.NDArray[np.float64]
     micros: npt.NDArray[np.int64]
     prices: npt.NDArray[np.float64]  # [step, symbol]
+    fund_step: npt.NDArray[np.int64]
+    fund_k: npt.NDArray[np.int64]
+    fund_rate: npt.NDArray[np.float64]
 
     @classmethod
     def of(cls, scenario: Scenario, symbols: Sequence[str]) -> Arrays:
         import numpy as np
 
+        symbols = tuple(symbols)
         times = scenario.times
         t0 = times[0]
         micros = np.fromiter(((t - t0) // _US for t in times), dtype=np.int64, count=len(times))
@@ -96,7 +100,31 @@ class Arrays:
         prices = np.empty((len(times), len(symbols)), dtype=np.float64)
         for k, s in enumerate(symbols):
             prices[:, k] = scenario.prices[s]
-        return cls(tuple(symbols), epochs, micros, prices)
+        events = [
+            (i, symbols.index(sym), rate)
+            for i, evs in funding_schedule(scenario, symbols).items()
+            for sym, rate in evs
+        ]
+        return cls(
+            symbols,
+            epochs,
+            micros,
+            prices,
+            np.asarray([e[0] for e in events], dtype=np.int64),
+            np.asarray([e[1] for e in events], dtype=np.int64),
+            np.asarray([e[2] for e in events], dtype=np.float64),
+        )
+
+    def ideal_matrix(
+        self, ideals: Mapping[str, Sequence[float]] | Mapping[str, npt.NDArray[np.float64]]
+    ) -> npt.NDArray[np.float64]:
+        """``ideals`` (per symbol) as a ``[step, symbol]`` array."""
+        import numpy as np
+
+        out = np.empty_like(self.prices)
+        for j, s in enumerate(self.symbols):
+            out[:, j] = ideals[s]
+        return out
 
 
 def _params(strategy: Strategy | None, config: HedgeConfig) -> DecisionParams:
@@ -145,12 +173,15 @@ def run_arrays(
     *,
     model: FillModel,
     arrays: Arrays,
-    ideals: Mapping[str, Sequence[float]] | Mapping[str, npt.NDArray[np.float64]],
+    ideals: npt.NDArray[np.float64],
     strategy: Strategy | None = None,
     initial_hedge: bool = True,
     record: bool = True,
 ) -> Outcome:
-    """One run of the kernel on prepared arrays (``record=False``: totals only)."""
+    """One run of the kernel on prepared arrays (``ideals`` from :meth:`Arrays.ideal_matrix`).
+
+    ``record=False`` keeps totals only (no records, which is what a sweep needs).
+    """
     import numpy as np
 
     k = kernel()
@@ -159,9 +190,6 @@ def run_arrays(
         if s not in model.rules:
             raise MissingSymbolError(s, "market (not listed on the venue)")
     fparams, iparams = _vectors(_params(strategy, config), config, model)
-    ideal = np.empty_like(arrays.prices)
-    for j, s in enumerate(symbols):
-        ideal[:, j] = ideals[s]
     rules = np.asarray(
         [
             (r.size_increment, r.price_increment, r.min_size, r.min_notional)
@@ -173,20 +201,12 @@ def run_arrays(
     avg = np.zeros(len(symbols), dtype=np.float64)
     if initial_hedge:
         for j, s in enumerate(symbols):
-            start[j] = opening_position(ideals[s][0], model.rules[s])
+            start[j] = opening_position(float(ideals[0, j]), model.rules[s])
             avg[j] = arrays.prices[0, j] if start[j] else 0.0
-    events = [
-        (i, symbols.index(sym), rate)
-        for i, evs in funding_schedule(scenario, symbols).items()
-        for sym, rate in evs
-    ]
-    fund_step = np.asarray([e[0] for e in events], dtype=np.int64)
-    fund_k = np.asarray([e[1] for e in events], dtype=np.int64)
-    fund_rate = np.asarray([e[2] for e in events], dtype=np.float64)
     init = np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
     rows, n_rows, fills, n_fills, book, cycles = k.run_kernel(
-        arrays.epochs, arrays.micros, arrays.prices, ideal, init, rules, start, avg,
-        fund_step, fund_k, fund_rate, fparams, iparams, record,
+        arrays.epochs, arrays.micros, arrays.prices, ideals, init, rules, start, avg,
+        arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
     )  # fmt: skip
     return Outcome(rows[:n_rows], fills[:n_fills], book, int(cycles))
 
@@ -209,8 +229,8 @@ def run_compiled(
         arrays = Arrays.of(scenario, symbols)
     ideals = ideal_series(scenario, config, symbols)
     out = run_arrays(
-        scenario, config, model=model, arrays=arrays, ideals=ideals, strategy=strategy,
-        initial_hedge=initial_hedge,
+        scenario, config, model=model, arrays=arrays, ideals=arrays.ideal_matrix(ideals),
+        strategy=strategy, initial_hedge=initial_hedge,
     )  # fmt: skip
     recorder = Recorder(scenario, config, symbols, ideals, record_every)
     book = out.book

@@ -108,7 +108,7 @@ class _Group:
 
     scenario: Scenario
     arrays: Arrays
-    ideals: Mapping[str, npt.NDArray[np.float64]]
+    ideals: npt.NDArray[np.float64]  # [step, symbol]
     model: FillModel
     lp_pnl: float | None
     span_s: float
@@ -171,7 +171,7 @@ def _groups(
             group = _Group(
                 scenario=scenario,
                 arrays=arrays[symbols],
-                ideals={s: np.asarray(v, dtype=np.float64) for s, v in ideal.items()},
+                ideals=arrays[symbols].ideal_matrix(ideal),
                 model=_model(scenario, symbols, venue),
                 lp_pnl=None if np.isnan(lp).any() else float(lp[1] - lp[0]),
                 span_s=(scenario.end - scenario.start).total_seconds() * len(symbols),
