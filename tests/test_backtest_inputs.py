@@ -159,6 +159,15 @@ def test_price_cache_is_used_and_invalidated(tmp_path: Path) -> None:
     again = load_scenario(d)
     assert again.times == first.times
     assert again.prices == first.prices
+    assert again.funding == first.funding
+    for name, path in first.pools.items():
+        assert again.pools[name].times == path.times
+        assert again.pools[name].per_token == path.per_token
+    # Editing pools.csv (or removing funding.csv) invalidates it too.
+    (d / "funding.csv").rename(d / "funding.off")
+    assert load_scenario(d).funding == {}
+    (d / "funding.off").rename(d / "funding.csv")
+    assert load_scenario(d).funding == first.funding
     # Same size, same mtime, different bytes: the hash catches it.
     path = d / "prices.csv"
     st_ = path.stat()

@@ -50,6 +50,25 @@ def _utc(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def _all_positive_floats(series: Sequence[float]) -> bool:
+    """A vectorised check for the common case; ``False`` sends the caller to the slow loop.
+
+    Only plain floats and ints (never bools, strings or other objects) that
+    are all finite and > 0 pass.
+    """
+    if not set(map(type, series)) <= {float, int}:
+        return False
+    try:
+        import numpy as np
+    except ImportError:
+        return False
+    try:
+        arr = np.fromiter(series, dtype=np.float64, count=len(series))
+    except (OverflowError, ValueError):
+        return False
+    return bool(((arr > 0) & (arr != np.inf)).all())
+
+
 def _increasing(times: Sequence[datetime], what: str) -> None:
     for prev, cur in itertools.pairwise(times):
         if cur <= prev:
@@ -111,13 +130,16 @@ class Scenario:
     def __attrs_post_init__(self) -> None:
         if not self.times:
             raise ScenarioError("scenario has no timestamps")
-        for t in self.times:
-            _utc(t, "prices")
+        if any(t.tzinfo is None for t in self.times):
+            for t in self.times:
+                _utc(t, "prices")
         _increasing(self.times, "prices")
         n = len(self.times)
         for sym, series in self.prices.items():
             if len(series) != n:
                 raise MissingSymbolError(sym, f"price at every timestamp ({len(series)} of {n})")
+            if _all_positive_floats(series):
+                continue
             for i, p in enumerate(series):
                 # Written out (not check_price) because this loop runs millions of times.
                 try:
@@ -423,26 +445,28 @@ def _load_funding(path: Path) -> dict[str, tuple[tuple[datetime, float], ...]]:
 def load_scenario(directory: str | Path, *, cache: bool = True) -> Scenario:
     """Read and validate a scenario directory (``funding.csv`` is optional).
 
-    With ``cache`` the parsed prices are kept in a hidden ``.npz`` file beside
-    ``prices.csv`` (keyed by its size, mtime and hash), so the next load of a
-    large file takes a fraction of the time; a read-only directory just
+    With ``cache`` the parsed scenario is kept in a hidden ``.npz`` file beside
+    ``prices.csv`` (keyed by each CSV's size, mtime and hash), so the next load
+    of a large file takes a fraction of the time; a read-only directory just
     skips it. Extra CSV columns are ignored.
     """
     d = Path(directory)
     if not d.is_dir():
         raise ScenarioError(f"{d}: not a directory")
-    prices_path = d / "prices.csv"
-    key, cached = _cache.load(prices_path) if cache else (None, None)
+    key = _cache.key_of(d) if cache else None
+    cached = _cache.load(d, key) if key is not None else None
     if cached is not None:
-        times, prices = cached
-    else:
-        times, prices = _load_prices(prices_path)
-        if key is not None:
-            _cache.store(prices_path, key, times, prices)
+        times, prices, comps, funding = cached
+        pools = {name: PoolPath(name, t, c) for name, (t, c) in comps.items()}
+        return Scenario(times=times, prices=prices, pools=pools, funding=funding)
+    times, prices = _load_prices(d / "prices.csv")
     pools = _load_pools(d / "pools.csv")
     funding_path = d / "funding.csv"
     funding = _load_funding(funding_path) if funding_path.exists() else {}
-    return Scenario(times=times, prices=prices, pools=pools, funding=funding)
+    scenario = Scenario(times=times, prices=prices, pools=pools, funding=funding)
+    if key is not None:
+        _cache.store(d, key, times, prices, pools, funding)
+    return scenario
 
 
 # --- writing and generating ---------------------------------------------------
