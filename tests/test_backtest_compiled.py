@@ -16,6 +16,7 @@ from test_backtest import CONFIG, SAMPLE, STRESS, STRESS_VARIANTS
 from xlp_adapters.backtest import (
     BacktestResult,
     Scenario,
+    ScenarioError,
     generate_scenario,
     load_scenario,
     run_backtest,
@@ -261,3 +262,13 @@ def test_sweep_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         a = p.parse_args(["sweep", str(SAMPLE), *extra])
         with pytest.raises(InvalidInputError if "--csv" in extra else ConfigError):
             a.func(a)
+
+
+def test_sweep_python_engines_default_to_a_process_pool(sample: Scenario) -> None:
+    short = sample.head(120)
+    grid = {"close_ratio_pct": [20.0, 40.0]}
+    pooled = sweep(short, grid, config=CONFIG, engine="fast")
+    inline = sweep(short, grid, config=CONFIG, engine="fast", executor=_inline())
+    assert pooled.equals(inline)
+    with pytest.raises(ScenarioError, match="engine"):
+        sweep(short, grid, config=CONFIG, engine="slow")  # type: ignore[arg-type]
