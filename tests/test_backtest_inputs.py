@@ -160,9 +160,9 @@ def test_price_cache_is_used_and_invalidated(tmp_path: Path) -> None:
     assert again.times == first.times
     assert again.prices == first.prices
     assert again.funding == first.funding
-    for name, path in first.pools.items():
-        assert again.pools[name].times == path.times
-        assert again.pools[name].per_token == path.per_token
+    for name, pool in first.pools.items():
+        assert again.pools[name].times == pool.times
+        assert again.pools[name].per_token == pool.per_token
     # Editing pools.csv (or removing funding.csv) invalidates it too.
     (d / "funding.csv").rename(d / "funding.off")
     assert load_scenario(d).funding == {}
