@@ -260,6 +260,11 @@ def run_backtest(
     config holds but the data lacks, or a symbol without prices raises a
     typed error and nothing runs.
 
+    ``engine``: ``"cycle"`` (the production cycle, the reference), ``"fast"``
+    (the same decision functions in a plain loop, any strategy) or
+    ``"compiled"`` (the default strategy as a numba loop; needs the ``fast``
+    extra). All three give the same fills; see docs/backtesting.md.
+
     ``initial_hedge`` starts from the ideal hedge already in place (the
     reference rules never open a hedge: above the max threshold they only
     alert). ``state_path``/``audit_path`` use SQLite files instead of memory
