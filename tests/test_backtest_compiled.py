@@ -272,3 +272,12 @@ def test_sweep_python_engines_default_to_a_process_pool(sample: Scenario) -> Non
     assert pooled.equals(inline)
     with pytest.raises(ScenarioError, match="engine"):
         sweep(short, grid, config=CONFIG, engine="slow")  # type: ignore[arg-type]
+
+
+def test_sweep_over_holdings_groups_configs_by_pools(sample: Scenario) -> None:
+    short = sample.head(240)
+    grid = {"pools": [{"JLP": 2000.0, "ALP": 5000.0}, {"JLP": 3000.0}], "close_ratio_pct": [40.0]}
+    a = sweep(short, grid, config=CONFIG)
+    b = sweep(short, grid, config=CONFIG, engine="fast", executor=_inline())
+    assert a[["hedge_pnl", "fills", "lp_pnl"]].equals(b[["hedge_pnl", "fills", "lp_pnl"]])
+    assert a.loc[0, "lp_pnl"] != a.loc[1, "lp_pnl"]
