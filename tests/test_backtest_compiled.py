@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -276,8 +277,11 @@ def test_sweep_python_engines_default_to_a_process_pool(sample: Scenario) -> Non
 
 def test_sweep_over_holdings_groups_configs_by_pools(sample: Scenario) -> None:
     short = sample.head(240)
-    grid = {"pools": [{"JLP": 2000.0, "ALP": 5000.0}, {"JLP": 3000.0}], "close_ratio_pct": [40.0]}
+    grid: dict[str, list[Any]] = {
+        "pools": [{"JLP": 2000.0, "ALP": 5000.0}, {"JLP": 3000.0}],
+        "close_ratio_pct": [40.0],
+    }
     a = sweep(short, grid, config=CONFIG)
     b = sweep(short, grid, config=CONFIG, engine="fast", executor=_inline())
     assert a[["hedge_pnl", "fills", "lp_pnl"]].equals(b[["hedge_pnl", "fills", "lp_pnl"]])
-    assert a.loc[0, "lp_pnl"] != a.loc[1, "lp_pnl"]
+    assert a["lp_pnl"].nunique() == 2
