@@ -429,21 +429,28 @@ class Recorder:
         if sampled[-1] != n - 1:
             sampled = np.append(sampled, n - 1)
         raw = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, len(RAW_FIELDS))
-        grid = np.empty((len(sampled), n_sym, len(RAW_FIELDS)), dtype=np.float64)
+        # Row of ``raw`` in force at each (sampled step, symbol); fields are then
+        # gathered one at a time (no (steps x symbols x fields) temporary).
+        where = np.empty((len(sampled), n_sym), dtype=np.int64)
         for j in range(n_sym):
-            snaps = raw[raw[:, 1] == j]
-            at = np.searchsorted(snaps[:, 0], sampled, side="right") - 1
-            if len(at) and (len(snaps) == 0 or at[0] < 0):
+            mine = np.flatnonzero(raw[:, 1] == j)
+            at = np.searchsorted(raw[mine, 0], sampled, side="right") - 1
+            if len(at) and (len(mine) == 0 or at[0] < 0):
                 raise ValueError(f"{syms[j]}: no snapshot at step 0")
-            grid[:, j, :] = snaps[at]
-        rows = grid.reshape(-1, len(RAW_FIELDS))
-        col = {name: rows[:, j] for j, name in enumerate(RAW_FIELDS)}
+            where[:, j] = mine[at]
+        flat = where.ravel()
+        del where
+
+        def col(name: str) -> npt.NDArray[np.float64]:
+            out: npt.NDArray[np.float64] = raw[flat, RAW_FIELDS.index(name)]
+            return out
+
         step = np.repeat(sampled, n_sym)
         k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
         prices = np.asarray([sc.prices[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
         ideals = np.asarray([self.ideals[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
         init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
-        position = col["position"].astype(np.float64)
+        position = col("position")
         price = prices[k, step]
         ideal = ideals[k, step]
         offset = position + init[k] - ideal
@@ -451,10 +458,10 @@ class Recorder:
         a = np.abs(offset_usd)
         th = self.config.thresholds()
         zone = np.where(a > th.max_usd, -1, ((a - th.min_usd) / th.step_usd).astype(np.int64))
-        unrealised = position * (price - col["avg_price"].astype(np.float64))
-        realised = col["realised"].astype(np.float64)
-        fees = col["fees"].astype(np.float64)
-        funding = col["funding"].astype(np.float64)
+        unrealised = position * (price - col("avg_price"))
+        realised = col("realised")
+        fees = col("fees")
+        funding = col("funding")
         return {
             "step": step,
             "symbol_index": k,
@@ -465,10 +472,10 @@ class Recorder:
             "offset_usd": offset_usd,
             "zone": np.where(a < th.min_usd, 0, zone).astype(np.int64),
             "zone_missing": a < th.min_usd,
-            "cost_basis": col["cost_basis"].astype(np.float64),
-            "open_order": col["open_order"].astype(bool),
-            "fills": col["fills"].astype(np.int64),
-            "volume_usd": col["volume"].astype(np.float64),
+            "cost_basis": col("cost_basis"),
+            "open_order": col("open_order").astype(bool),
+            "fills": col("fills").astype(np.int64),
+            "volume_usd": col("volume"),
             "fees": fees,
             "funding": funding,
             "realised_pnl": realised,
