@@ -477,8 +477,9 @@ def test_summary_is_consistent_and_serialisable(fast: BacktestResult) -> None:
 
 
 def test_plot_writes_a_png(fast: BacktestResult, tmp_path: Path) -> None:
-    out = fast.plot(tmp_path / "plots" / "bt.png")
-    data = out.read_bytes()
+    fig = fast.plot(tmp_path / "plots" / "bt.png")
+    assert len(fig.axes) == 3
+    data = (tmp_path / "plots" / "bt.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 10_000
 

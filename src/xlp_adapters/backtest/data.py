@@ -22,13 +22,14 @@ import bisect
 import csv
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from xlp_adapters.backtest import _cache
 from xlp_core.config import HedgeConfig
 from xlp_core.errors import InvalidInputError, InvalidPriceError, MissingSymbolError
 from xlp_core.hedge import STABLECOINS, ideal_hedges, normalise_symbol
@@ -47,6 +48,25 @@ def _utc(value: datetime, what: str) -> datetime:
     if value.tzinfo is None:
         raise ScenarioError(f"{what}: timestamp without timezone: {value!r}")
     return value.astimezone(UTC)
+
+
+def _all_positive_floats(series: Sequence[float]) -> bool:
+    """A vectorised check for the common case; ``False`` sends the caller to the slow loop.
+
+    Only plain floats and ints (never bools, strings or other objects) that
+    are all finite and > 0 pass.
+    """
+    if not set(map(type, series)) <= {float, int}:
+        return False
+    try:
+        import numpy as np
+    except ImportError:
+        return False
+    try:
+        arr = np.fromiter(series, dtype=np.float64, count=len(series))
+    except (OverflowError, ValueError):
+        return False
+    return bool(((arr > 0) & (arr != np.inf)).all())
 
 
 def _increasing(times: Sequence[datetime], what: str) -> None:
@@ -110,13 +130,16 @@ class Scenario:
     def __attrs_post_init__(self) -> None:
         if not self.times:
             raise ScenarioError("scenario has no timestamps")
-        for t in self.times:
-            _utc(t, "prices")
+        if any(t.tzinfo is None for t in self.times):
+            for t in self.times:
+                _utc(t, "prices")
         _increasing(self.times, "prices")
         n = len(self.times)
         for sym, series in self.prices.items():
             if len(series) != n:
                 raise MissingSymbolError(sym, f"price at every timestamp ({len(series)} of {n})")
+            if _all_positive_floats(series):
+                continue
             for i, p in enumerate(series):
                 # Written out (not check_price) because this loop runs millions of times.
                 try:
@@ -280,41 +303,80 @@ def lp_values(
 # --- loading ----------------------------------------------------------------
 
 
+# Timestamps outside this range are typos (or hostile): datetime arithmetic
+# near year 9999 overflows half-way through a run.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _parse_time(text: str, where: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ScenarioError(f"{where}: bad timestamp {text!r}") from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ScenarioError(f"{where}: bad timestamp {text[:40]!r}") from None
+    if not EARLIEST <= value < LATEST:
+        raise ScenarioError(f"{where}: timestamp {value.isoformat()} outside 1970..2200")
+    return value
 
 
 def _parse_float(text: str, where: str) -> float:
     try:
         return float(text)
-    except ValueError as exc:
-        raise ScenarioError(f"{where}: not a number: {text!r}") from exc
+    except ValueError:
+        raise ScenarioError(f"{where}: not a number: {text[:40]!r}") from None
 
 
-def _rows(path: Path, columns: Sequence[str]) -> Iterable[tuple[str, list[str]]]:
-    """Yield ``(where, cells)`` for each data row, after checking the header."""
+def _symbol(text: str, where: str) -> str:
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ScenarioError(f"{path}: file not found") from exc
-    with handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
-        if header != list(columns):
-            raise ScenarioError(f"{path.name}: header must be {','.join(columns)}, got {header}")
-        for cells in reader:
-            where = f"{path.name}:{reader.line_num}"
-            if not cells:
-                continue
-            if len(cells) != len(columns):
-                raise ScenarioError(f"{where}: expected {len(columns)} fields, got {len(cells)}")
-            yield where, cells
+        return normalise_symbol(text)
+    except InvalidInputError:
+        raise ScenarioError(f"{where}: empty symbol") from None
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
+    """Yield ``(where, cells)`` for each data row, cells in ``columns`` order.
+
+    The header must name every column in ``columns`` (any order; extra
+    columns are ignored). Anything unreadable (not UTF-8, a directory, a NUL
+    byte, a field over the csv module's limit) is a :class:`ScenarioError`
+    naming the file and line.
+    """
+    line = 0
+    reader: Any = None
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            missing = [c for c in columns if c not in header]
+            if missing or len(set(header)) != len(header):
+                raise ScenarioError(
+                    f"{path.name}: header must name {','.join(columns)} once each, got"
+                    f" {','.join(header)[:200]}"
+                )
+            pick = [header.index(c) for c in columns]
+            width = len(header)
+            for cells in reader:
+                line = reader.line_num
+                if not cells:
+                    continue
+                where = f"{path.name}:{line}"
+                if len(cells) != width:
+                    raise ScenarioError(f"{where}: expected {width} fields, got {len(cells)}")
+                yield where, [cells[j] for j in pick]
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path.name}: not UTF-8 text (after line {line})") from None
+    except csv.Error as exc:
+        at = reader.line_num if reader is not None else line + 1
+        raise ScenarioError(f"{path.name}:{at}: malformed CSV: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _load_prices(path: Path) -> tuple[tuple[datetime, ...], dict[str, tuple[float, ...]]]:
@@ -322,10 +384,12 @@ def _load_prices(path: Path) -> tuple[tuple[datetime, ...], dict[str, tuple[floa
     symbols: set[str] = set()
     for where, (ts, sym, price) in _rows(path, ("timestamp", "symbol", "price")):
         t = _parse_time(ts, where)
-        symbol = normalise_symbol(sym)
+        symbol = _symbol(sym, where)
         value = _parse_float(price, where)
         if not math.isfinite(value) or value <= 0:
-            raise InvalidPriceError(f"{where}: {symbol} price must be finite and > 0, got {price}")
+            raise InvalidPriceError(
+                f"{where}: {symbol} price must be finite and > 0, got {price[:40]}"
+            )
         row = by_time.setdefault(t, {})
         if symbol in row:
             raise ScenarioError(f"{where}: second {symbol} price at {t.isoformat()}")
@@ -373,21 +437,36 @@ def _load_funding(path: Path) -> dict[str, tuple[tuple[datetime, float], ...]]:
     for where, (ts, sym, rate) in _rows(path, ("timestamp", "symbol", "rate")):
         value = _parse_float(rate, where)
         if not math.isfinite(value):
-            raise InvalidInputError(f"{where}: funding rate must be finite, got {rate}")
-        rows.setdefault(normalise_symbol(sym), []).append((_parse_time(ts, where), value))
+            raise InvalidInputError(f"{where}: funding rate must be finite, got {rate[:40]}")
+        rows.setdefault(_symbol(sym, where), []).append((_parse_time(ts, where), value))
     return {s: tuple(sorted(r)) for s, r in sorted(rows.items())}
 
 
-def load_scenario(directory: str | Path) -> Scenario:
-    """Read and validate a scenario directory (``funding.csv`` is optional)."""
+def load_scenario(directory: str | Path, *, cache: bool = True) -> Scenario:
+    """Read and validate a scenario directory (``funding.csv`` is optional).
+
+    With ``cache`` the parsed scenario is kept in a hidden ``.npz`` file beside
+    ``prices.csv`` (keyed by each CSV's size, mtime and hash), so the next load
+    of a large file takes a fraction of the time; a read-only directory just
+    skips it. Extra CSV columns are ignored.
+    """
     d = Path(directory)
     if not d.is_dir():
         raise ScenarioError(f"{d}: not a directory")
+    key = _cache.key_of(d) if cache else None
+    cached = _cache.load(d, key) if key is not None else None
+    if cached is not None:
+        times, prices, comps, funding = cached
+        pools = {name: PoolPath(name, t, c) for name, (t, c) in comps.items()}
+        return Scenario(times=times, prices=prices, pools=pools, funding=funding)
     times, prices = _load_prices(d / "prices.csv")
     pools = _load_pools(d / "pools.csv")
     funding_path = d / "funding.csv"
     funding = _load_funding(funding_path) if funding_path.exists() else {}
-    return Scenario(times=times, prices=prices, pools=pools, funding=funding)
+    scenario = Scenario(times=times, prices=prices, pools=pools, funding=funding)
+    if key is not None:
+        _cache.store(d, key, times, prices, pools, funding)
+    return scenario
 
 
 # --- writing and generating ---------------------------------------------------

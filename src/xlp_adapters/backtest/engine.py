@@ -5,7 +5,8 @@ step sets the clock, moves the paper exchange's prices (which fills resting
 limits), applies funding, and every ``check_interval_seconds`` of simulated
 time runs :func:`~xlp_core.cycle.run_hedge_cycle` against the
 :class:`PaperExchange`, a pool source replaying the scenario, and an
-in-memory (or SQLite) store and audit log. It is the reference; the ``fast``
+in-memory (or SQLite) store, and a bounded audit sink (or a SQLite log
+streamed to disk with ``audit_path``). It is the reference; the ``fast``
 engine (:mod:`xlp_adapters.backtest.fast`) must produce the same fills.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
-from xlp_adapters.audit import MemoryAuditSink, SqliteAuditSink
+from xlp_adapters.audit import SqliteAuditSink
 from xlp_adapters.backtest.data import (
     Scenario,
     ScenarioError,
@@ -36,9 +37,10 @@ from xlp_adapters.backtest.fast import (
     run_fast,
 )
 from xlp_adapters.backtest.results import BacktestResult, FillRecord, Recorder
+from xlp_adapters.backtest.sinks import LatestStateStore, TailAuditSink
 from xlp_adapters.paper import Fill, PaperExchange
 from xlp_adapters.pools import SeriesPoolSource
-from xlp_adapters.stores import MemoryStateStore, SqliteStateStore
+from xlp_adapters.stores import SqliteStateStore
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.decision import ActionKind
@@ -48,7 +50,8 @@ from xlp_core.models import MarketRules
 from xlp_core.ports import AuditSink, StateStore
 from xlp_core.strategy import Strategy
 
-Engine = Literal["cycle", "fast"]
+Engine = Literal["cycle", "fast", "compiled"]
+ENGINES: tuple[str, ...] = ("cycle", "fast", "compiled")
 T = TypeVar("T")
 
 
@@ -76,7 +79,7 @@ async def _no_sleep(seconds: float) -> None:
 
 def _open_store(state_path: str | Path | None) -> StateStore:
     if state_path is None:
-        return MemoryStateStore()
+        return LatestStateStore()
     store = SqliteStateStore(Path(state_path))
     if store.load() is not None:
         store.close()
@@ -94,7 +97,8 @@ def _remove_sqlite(path: Path) -> None:
 
 def _open_audit(audit_path: str | Path | None) -> AuditSink:
     if audit_path is None:
-        return MemoryAuditSink()
+        # Bounded: a year of cycles would otherwise keep gigabytes of events.
+        return TailAuditSink()
     return SqliteAuditSink(Path(audit_path))
 
 
@@ -173,6 +177,7 @@ async def _replay(
         store.close()
         raise
     cost = dict.fromkeys(symbols, 0.0)
+    last_snap: list[tuple[object, ...] | None] = [None] * len(symbols)
     seen = 0
     start = next_due = epochs[0]
     bar = progress_bar(n, progress, "backtest (cycle)")
@@ -208,7 +213,12 @@ async def _replay(
             open_syms = {o.symbol for o in await paper.open_orders(symbols)}
             for k, s in enumerate(symbols):
                 recorder.track(k, i, positions[s])
-                recorder.snapshot(i, k, positions[s], cost[s], s in open_syms)
+                b = recorder.books[s]
+                mine = (positions[s], cost[s], s in open_syms, b.fills, b.funding, b.avg_price)
+                if mine != last_snap[k]:
+                    # Only changes are recorded (memory O(changes), not O(steps)).
+                    last_snap[k] = mine
+                    recorder.snapshot(i, k, positions[s], cost[s], s in open_syms)
             bar.update(1)
     finally:
         bar.close()
@@ -250,6 +260,11 @@ def run_backtest(
     config holds but the data lacks, or a symbol without prices raises a
     typed error and nothing runs.
 
+    ``engine``: ``"cycle"`` (the production cycle, the reference), ``"fast"``
+    (the same decision functions in a plain loop, any strategy) or
+    ``"compiled"`` (the default strategy as a numba loop; needs the ``fast``
+    extra). All three give the same fills; see docs/backtesting.md.
+
     ``initial_hedge`` starts from the ideal hedge already in place (the
     reference rules never open a hedge: above the max threshold they only
     alert). ``state_path``/``audit_path`` use SQLite files instead of memory
@@ -265,9 +280,9 @@ def run_backtest(
         scenario = scenario.head(steps)
     if record_every < 1:
         raise ScenarioError("record_every must be >= 1")
-    if engine not in ("cycle", "fast"):
-        raise ScenarioError(f"engine must be 'cycle' or 'fast', got {engine!r}")
-    if engine == "fast" and (state_path is not None or audit_path is not None):
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "cycle" and (state_path is not None or audit_path is not None):
         raise ScenarioError("state_path and audit_path need engine='cycle'")
     symbols = scenario.check(config)
     clock = SimClock(scenario.start)
@@ -276,6 +291,13 @@ def run_backtest(
     for s in symbols:
         if s not in rules:
             raise MissingSymbolError(s, "market (not listed on the paper exchange)")
+    if engine == "compiled":
+        from xlp_adapters.backtest.compiled import run_compiled
+
+        return run_compiled(
+            scenario, config, model=FillModel.of(paper, rules), strategy=strategy,
+            record_every=record_every, initial_hedge=initial_hedge,
+        )  # fmt: skip
     if engine == "fast":
         return run_fast(
             scenario, config, model=FillModel.of(paper, rules), strategy=strategy,

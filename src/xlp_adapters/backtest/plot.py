@@ -9,14 +9,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xlp_core.errors import InvalidInputError
+
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from xlp_adapters.backtest.results import BacktestResult
 
 
 def plot_result(
     result: BacktestResult, path: str | Path, *, dpi: int = 110, max_points: int = 4000
 ) -> Path:
-    """Offsets against the thresholds, hedge PnL and costs, LP value; write a PNG.
+    """Offsets against the thresholds, hedge PnL and costs, LP value; write a PNG."""
+    return save_png(figure_of(result, max_points=max_points), path, dpi=dpi)
+
+
+def save_png(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG (creating the directory); a typed error if it cannot."""
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=dpi, format="png")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write plot {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def figure_of(result: BacktestResult, *, max_points: int = 4000) -> Figure:
+    """The overview figure: offsets against the thresholds, hedge PnL and costs, LP value.
 
     At most about ``max_points`` timestamps are drawn (evenly thinned).
     """
@@ -30,8 +50,6 @@ def plot_result(
         # A year of minutes is more points than pixels: thin to keep drawing fast.
         frame = frame[frame.index.isin(times[::stride].append(times[-1:]))]
     cfg = result.config
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
 
     fig = Figure(figsize=(11, 9), layout="constrained")
     FigureCanvasAgg(fig)
@@ -67,5 +85,4 @@ def plot_result(
     ax_lp.axhline(0.0, color="grey", lw=0.6)
     ax_lp.set_ylabel("USD")
     ax_lp.set_title("LP position, unhedged vs hedged")
-    fig.savefig(out, dpi=dpi, format="png")
-    return out
+    return fig

@@ -24,6 +24,7 @@ from xlp_core.models import Side
 if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
+    from matplotlib.figure import Figure
 
 
 @attrs.frozen
@@ -170,6 +171,84 @@ class Summary:
     time_outside_threshold_pct: float
     alerts: int
     by_symbol: Mapping[str, SymbolSummary]
+    tracking_error_usd: float = 0.0
+    """Root mean square of the USD offset over symbol-time (recorded steps)."""
+    max_drawdown_usd: float = 0.0
+    """Largest fall of LP value change + hedge PnL from a running peak (recorded steps;
+    the hedge PnL alone when the LP value cannot be computed)."""
+
+    @property
+    def time_hedged_within_threshold_pct(self) -> float:
+        """Share of symbol-time with the offset below the minimum threshold."""
+        return 100.0 - self.time_outside_threshold_pct
+
+    def headline(self) -> dict[str, Any]:
+        """The figures a sweep or a notebook compares runs by (flat, JSON-able)."""
+        return {
+            "net_pnl": self.net_pnl,
+            "hedge_pnl": self.hedge_pnl,
+            "lp_pnl": self.lp_pnl,
+            "fees": self.fees,
+            "funding": self.funding,
+            "fills": self.fills,
+            "volume_usd": self.volume_usd,
+            "max_abs_offset_usd": self.max_abs_offset_usd,
+            "time_outside_threshold_pct": self.time_outside_threshold_pct,
+            "time_hedged_within_threshold_pct": self.time_hedged_within_threshold_pct,
+            "tracking_error_usd": self.tracking_error_usd,
+            "max_drawdown_usd": self.max_drawdown_usd,
+            "alerts": self.alerts,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per symbol plus a ``total`` row (needs pandas)."""
+        import pandas as pd
+
+        rows = {sym: attrs.asdict(s) for sym, s in self.by_symbol.items()}
+        total = {
+            "fills": self.fills, "volume_usd": self.volume_usd, "fees": self.fees,
+            "funding": self.funding, "realised_pnl": self.realised_pnl,
+            "unrealised_pnl": self.unrealised_pnl, "hedge_pnl": self.hedge_pnl,
+            "max_abs_offset_usd": self.max_abs_offset_usd,
+            "time_outside_threshold_s": self.time_outside_threshold_s, "alerts": self.alerts,
+        }  # fmt: skip
+        rows["total"] = total
+        columns = [f.name for f in attrs.fields(SymbolSummary)]
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+        frame.index.name = "symbol"
+        return frame
+
+    def _repr_html_(self) -> str:
+        """A notebook's rendering: the headline figures, then the per-symbol table."""
+        import html
+
+        def cell(v: Any) -> str:
+            if v is None:
+                return "n/a"
+            if isinstance(v, float):
+                return f"{v:,.2f}"
+            return html.escape(str(v))
+
+        head = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{cell(v)}</td></tr>"
+            for k, v in self.headline().items()
+        )
+        cols = [f.name for f in attrs.fields(SymbolSummary)]
+        body = "".join(
+            "<tr><th>" + html.escape(sym) + "</th>"
+            + "".join(f"<td>{cell(getattr(s, c))}</td>" for c in cols) + "</tr>"
+            for sym, s in self.by_symbol.items()
+        )  # fmt: skip
+        title = html.escape(
+            f"{self.engine} engine: {self.start.isoformat()} .. {self.end.isoformat()},"
+            f" {self.steps} steps, {self.cycles} cycles"
+        )
+        return (
+            f"<div><p><b>{title}</b></p><table>{head}</table>"
+            "<table><tr><th>symbol</th>"
+            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+            + f"</tr>{body}</table></div>"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self, recurse=True)
@@ -192,7 +271,8 @@ class Summary:
             f"lp value ${usd(self.lp_value_start)} -> ${usd(self.lp_value_end)}  "
             f"net pnl ${usd(self.net_pnl)}",
             f"max |offset| ${usd(self.max_abs_offset_usd)}  outside threshold "
-            f"{self.time_outside_threshold_pct:.2f}% of symbol-time",
+            f"{self.time_outside_threshold_pct:.2f}% of symbol-time  tracking error "
+            f"${usd(self.tracking_error_usd)}  max drawdown ${usd(self.max_drawdown_usd)}",
         ]
         for sym, s in self.by_symbol.items():
             lines.append(
@@ -263,7 +343,12 @@ class Recorder:
              b.realised, b.avg_price)
         )  # fmt: skip
 
-    def summary(self, engine: str, final_positions: Mapping[str, float]) -> Summary:
+    def summary(
+        self,
+        engine: str,
+        final_positions: Mapping[str, float],
+        columns: Mapping[str, npt.NDArray[Any]] | None = None,
+    ) -> Summary:
         sc = self.scenario
         last = len(sc.times) - 1
         by: dict[str, SymbolSummary] = {}
@@ -314,7 +399,25 @@ class Recorder:
             time_outside_threshold_pct=100.0 * outside / span if span > 0 else 0.0,
             alerts=sum(self.alerts.values()),
             by_symbol=by,
+            tracking_error_usd=0.0 if columns is None else self.tracking_error(columns),
+            max_drawdown_usd=0.0 if columns is None else max_drawdown(columns, len(self.symbols)),
         )
+
+    def tracking_error(self, columns: Mapping[str, npt.NDArray[Any]]) -> float:
+        """RMS of the USD offset, each recorded step weighted by the time to the next."""
+        import numpy as np
+
+        n_sym = len(self.symbols)
+        steps = columns["step"][::n_sym]
+        epochs = np.fromiter(
+            (self.scenario.times[i].timestamp() for i in steps.tolist()), np.float64, len(steps)
+        )
+        w = np.append(np.diff(epochs), 0.0)
+        total = float(w.sum()) * n_sym
+        if total <= 0:
+            return 0.0
+        usd = columns["offset_usd"].reshape(-1, n_sym)
+        return float(np.sqrt((w @ (usd * usd)).sum() / total))
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
         """Every record column as an array, derived from the sampled snapshots."""
@@ -326,21 +429,28 @@ class Recorder:
         if sampled[-1] != n - 1:
             sampled = np.append(sampled, n - 1)
         raw = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, len(RAW_FIELDS))
-        grid = np.empty((len(sampled), n_sym, len(RAW_FIELDS)), dtype=np.float64)
+        # Row of ``raw`` in force at each (sampled step, symbol); fields are then
+        # gathered one at a time (no (steps x symbols x fields) temporary).
+        where = np.empty((len(sampled), n_sym), dtype=np.int64)
         for j in range(n_sym):
-            snaps = raw[raw[:, 1] == j]
-            at = np.searchsorted(snaps[:, 0], sampled, side="right") - 1
-            if len(at) and (len(snaps) == 0 or at[0] < 0):
+            mine = np.flatnonzero(raw[:, 1] == j)
+            at = np.searchsorted(raw[mine, 0], sampled, side="right") - 1
+            if len(at) and (len(mine) == 0 or at[0] < 0):
                 raise ValueError(f"{syms[j]}: no snapshot at step 0")
-            grid[:, j, :] = snaps[at]
-        rows = grid.reshape(-1, len(RAW_FIELDS))
-        col = {name: rows[:, j] for j, name in enumerate(RAW_FIELDS)}
+            where[:, j] = mine[at]
+        flat = where.ravel()
+        del where
+
+        def col(name: str) -> npt.NDArray[np.float64]:
+            out: npt.NDArray[np.float64] = raw[flat, RAW_FIELDS.index(name)]
+            return out
+
         step = np.repeat(sampled, n_sym)
         k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
         prices = np.asarray([sc.prices[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
         ideals = np.asarray([self.ideals[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
         init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
-        position = col["position"].astype(np.float64)
+        position = col("position")
         price = prices[k, step]
         ideal = ideals[k, step]
         offset = position + init[k] - ideal
@@ -348,10 +458,10 @@ class Recorder:
         a = np.abs(offset_usd)
         th = self.config.thresholds()
         zone = np.where(a > th.max_usd, -1, ((a - th.min_usd) / th.step_usd).astype(np.int64))
-        unrealised = position * (price - col["avg_price"].astype(np.float64))
-        realised = col["realised"].astype(np.float64)
-        fees = col["fees"].astype(np.float64)
-        funding = col["funding"].astype(np.float64)
+        unrealised = position * (price - col("avg_price"))
+        realised = col("realised")
+        fees = col("fees")
+        funding = col("funding")
         return {
             "step": step,
             "symbol_index": k,
@@ -362,10 +472,10 @@ class Recorder:
             "offset_usd": offset_usd,
             "zone": np.where(a < th.min_usd, 0, zone).astype(np.int64),
             "zone_missing": a < th.min_usd,
-            "cost_basis": col["cost_basis"].astype(np.float64),
-            "open_order": col["open_order"].astype(bool),
-            "fills": col["fills"].astype(np.int64),
-            "volume_usd": col["volume"].astype(np.float64),
+            "cost_basis": col("cost_basis"),
+            "open_order": col("open_order").astype(bool),
+            "fills": col("fills").astype(np.int64),
+            "volume_usd": col("volume"),
             "fees": fees,
             "funding": funding,
             "realised_pnl": realised,
@@ -375,16 +485,29 @@ class Recorder:
         }
 
     def result(self, engine: str, final_positions: Mapping[str, float]) -> BacktestResult:
+        columns = self.columns()
         return BacktestResult(
             engine=engine,
             config=self.config,
             symbols=self.symbols,
             times=self.scenario.times,
-            columns=self.columns(),
+            columns=columns,
             fills=tuple(self.fills),
             final_positions=dict(final_positions),
-            summary=self.summary(engine, final_positions),
+            summary=self.summary(engine, final_positions, columns),
         )
+
+
+def max_drawdown(columns: Mapping[str, npt.NDArray[Any]], n_sym: int) -> float:
+    """Largest peak-to-trough fall of (LP value change + hedge PnL) over the records."""
+    import numpy as np
+
+    hedge = columns["hedge_pnl"].reshape(-1, n_sym).sum(axis=1)
+    lp = columns["lp_value"][::n_sym]
+    value = hedge if np.isnan(lp).any() else hedge + (lp - lp[0])
+    if len(value) == 0:
+        return 0.0
+    return float((np.maximum.accumulate(value) - value).max())
 
 
 RAW_FIELDS = (
@@ -471,8 +594,16 @@ class BacktestResult:
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         return frame.set_index("time")
 
-    def plot(self, path: str | Path) -> Path:
-        """Write a PNG of offsets, hedge PnL and LP value; return its path."""
-        from xlp_adapters.backtest.plot import plot_result
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """Offsets, hedge PnL and LP value as a matplotlib ``Figure``; also a PNG at ``path``.
 
-        return plot_result(self, path)
+        A notebook displays the returned figure; no pyplot state is touched.
+        """
+        from xlp_adapters.backtest.plot import figure_of
+
+        fig = figure_of(self)
+        if path is not None:
+            from xlp_adapters.backtest.plot import save_png
+
+            save_png(fig, path)
+        return fig
