@@ -39,9 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     b.add_argument(
         "--engine",
-        choices=("cycle", "fast"),
+        choices=("cycle", "fast", "compiled"),
         default="cycle",
-        help="cycle: the real hedge cycle (default); fast: the vectorised engine, same fills",
+        help="cycle: the real hedge cycle (default); fast: the vectorised engine, same fills; "
+        "compiled: the fast engine's rules in numba (xlp-core[fast])",
     )
     b.add_argument("--state", metavar="PATH", help="SQLite state file (default: in memory)")
     b.add_argument("--audit", metavar="PATH", help="SQLite audit file (default: in memory)")
