@@ -36,7 +36,7 @@ from xlp_adapters.backtest.results import COLUMNS, Book
 from xlp_adapters.paper import DEFAULT_MARKETS
 from xlp_core.config import HedgeConfig
 from xlp_core.decision import Decision, Observation
-from xlp_core.errors import InvalidPriceError, MissingSymbolError
+from xlp_core.errors import InvalidInputError, InvalidPriceError, MissingSymbolError
 from xlp_core.hedge import ideal_hedges
 from xlp_core.models import PoolSnapshot
 from xlp_core.state import SymbolState
@@ -498,3 +498,14 @@ def test_steps_slices_from_the_start(sample: Scenario) -> None:
     res = run_backtest(sample, CONFIG, engine="fast", steps=10)
     assert res.summary().end == sample.start + timedelta(minutes=9)
     assert len(res) == 40
+
+
+def test_records_round_trip_through_parquet(fast: BacktestResult, tmp_path: Path) -> None:
+    path = fast.to_parquet(tmp_path / "records.parquet")
+    back = pd.read_parquet(path)
+    frame = fast.to_frame()
+    assert list(back.columns) == list(frame.columns)
+    assert len(back) == len(frame)
+    assert back["position"].tolist() == frame["position"].tolist()
+    with pytest.raises(InvalidInputError):
+        fast.to_parquet(tmp_path / "missing-dir" / "x" / "records.parquet")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,29 @@ def test_replay_without_pools_csv_uses_static_pools(
     ]  # fmt: skip
     assert main(args) == 0
     assert "cycle 1: SOL:" in capsys.readouterr().out
+
+
+def test_cycle_line_shows_each_pools_exposure_in_usd_and_share() -> None:
+    """Per-token exposure, as a user checks it against the pool's published composition."""
+    from xlp_adapters.cli.run import describe
+    from xlp_core.cycle import CycleReport
+    from xlp_core.models import PoolSnapshot
+    from xlp_core.state import HedgeState
+
+    snap = PoolSnapshot(
+        "JLP",
+        {"SOL": 0.02, "ETH": 0.0003},
+        usd_per_token={"SOL": 1.6, "ETH": 0.6},
+        share={"SOL": 0.4, "ETH": 0.15},
+        lp_price_usd=4.0,
+    )
+    report = CycleReport(
+        cycle=3,
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        symbols={},
+        errors=(),
+        state=HedgeState(),
+        pools=(snap,),
+    )
+    line = describe(report)
+    assert "JLP per token of $4.0000: ETH $0.6000 (15.0%), SOL $1.6000 (40.0%)" in line

@@ -104,3 +104,49 @@ def test_last_audit_cycle_uses_the_index_when_there_is_one() -> None:
     plain.append(AuditEvent(T0, A.CYCLE_END, 7))
     assert not isinstance(plain, CycleIndexedLog)
     assert last_audit_cycle(plain) == 7
+
+
+def intent(cid: int, symbol: str, side: Side, size: float, price: float | None) -> AuditEvent:
+    """A write-ahead record whose result a crash kept out of the log."""
+    data: dict[str, object] = {
+        "client_order_id": cid,
+        "serial": cid & 0x7FFF_FFFF,
+        "side": str(side),
+        "type": "market" if price is None else "limit",
+        "size": size,
+        "price": price,
+    }
+    return AuditEvent(T0, A.ORDER_INTENT, 7, symbol, data)
+
+
+async def test_start_up_resolves_orders_a_crash_left_unknown() -> None:
+    """Intents without a result are looked up by client id; each resolution is audited,
+    an open one adopted, and the next serial moves past every serial in the log."""
+    clock = Clock()
+    venue = flaky(clock)
+    venue.set_prices({"SOL": 100.0, "ETH": 3000.0})
+    resting, filled, lost = order_id("bot-a", 40), order_id("bot-a", 41), order_id("bot-a", 42)
+    await venue.place_order(limit(resting, "SOL"))
+    await venue.place_order(OrderRequest(filled, "ETH", Side.SELL, OrderType.MARKET, 0.1, 2900.0))
+    audit = MemoryAuditSink()
+    audit.append_many(
+        [
+            intent(resting, "SOL", Side.SELL, 1.0, 200.0),
+            intent(filled, "ETH", Side.SELL, 0.1, None),
+            intent(lost, "SOL", Side.SELL, 1.0, 201.0),  # never reached the venue
+        ]
+    )
+    rec = await reconcile(
+        exchange=venue, store=MemoryStateStore(), audit=audit, config=CONFIG, clock=clock,
+        policy=NO_WAIT,
+    )  # fmt: skip
+    resolved = {
+        e.data["client_order_id"]: e.data["resolution"]
+        for e in audit.events()
+        if e.kind == A.ORDER_RESOLVED
+    }
+    assert resolved == {resting: "open", filled: "filled"}
+    assert rec.adopted == {"SOL": resting}  # adopted, not cancelled as a stray
+    assert rec.cancelled == {}
+    assert rec.state.next_serial > 42
+    assert [p.client_order_id for p in rec.state.unknowns] == [lost]  # looked up again later

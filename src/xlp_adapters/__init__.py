@@ -51,9 +51,20 @@ _EXPORTS: dict[str, str] = {
     "build_notifier": "xlp_adapters.notify",
     "HedgerMetrics": "xlp_adapters.metrics",
     "install_stop_signals": "xlp_adapters.runner",
+    "LighterSim": "xlp_adapters.lighter.sim",
+    "sweep": "xlp_adapters.backtest",
+    "scenario_from_frames": "xlp_adapters.backtest",
+    "open_records": "xlp_adapters.journal",
+    "mask_url": "xlp_adapters.notify",
+    "save_account": "xlp_adapters.paper",
+    "load_account": "xlp_adapters.paper",
+    "PoolDriftError": "xlp_adapters.pools",
+    "PoolPriceError": "xlp_adapters.pools",
+    "CustodyMismatchError": "xlp_adapters.pools",
 }
 _EXTRAS = {
     "xlp_adapters.lighter": "lighter",
+    "xlp_adapters.lighter.sim": "lighter",
     "xlp_adapters.backtest": "backtest",
     "xlp_adapters.notify": "notify",
     "xlp_adapters.metrics": "metrics",
@@ -64,6 +75,7 @@ __all__ = [
     "AppriseNotifier",
     "BacktestError",
     "BacktestResult",
+    "CustodyMismatchError",
     "FanoutNotifier",
     "Fault",
     "FaultInjector",
@@ -74,11 +86,14 @@ __all__ = [
     "JsonlAuditSink",
     "LighterCredentials",
     "LighterExchange",
+    "LighterSim",
     "MemoryAuditSink",
     "MemoryJournal",
     "MemoryStateStore",
     "PaperExchange",
     "PoolDataError",
+    "PoolDriftError",
+    "PoolPriceError",
     "PoolRpcError",
     "QueuedNotifier",
     "Scenario",
@@ -95,10 +110,16 @@ __all__ = [
     "build_notifier",
     "generate_scenario",
     "install_stop_signals",
+    "load_account",
     "load_scenario",
+    "mask_url",
+    "open_records",
     "run_backtest",
     "run_fast",
     "run_loop",
+    "save_account",
+    "scenario_from_frames",
+    "sweep",
     "write_scenario",
 ]
 
@@ -118,24 +139,34 @@ if TYPE_CHECKING:
     from xlp_adapters.backtest import load_scenario as load_scenario
     from xlp_adapters.backtest import run_backtest as run_backtest
     from xlp_adapters.backtest import run_fast as run_fast
+    from xlp_adapters.backtest import scenario_from_frames as scenario_from_frames
+    from xlp_adapters.backtest import sweep as sweep
     from xlp_adapters.backtest import write_scenario as write_scenario
     from xlp_adapters.journal import FileJournal as FileJournal  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.journal import MemoryJournal as MemoryJournal  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.journal import SqliteJournal as SqliteJournal  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.journal import open_records as open_records
     from xlp_adapters.lighter import LighterCredentials as LighterCredentials
     from xlp_adapters.lighter import LighterExchange as LighterExchange
+    from xlp_adapters.lighter.sim import LighterSim as LighterSim
     from xlp_adapters.metrics import HedgerMetrics as HedgerMetrics  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.notify import AppriseNotifier as AppriseNotifier  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.notify import FanoutNotifier as FanoutNotifier  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.notify import QueuedNotifier as QueuedNotifier  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.notify import WebhookNotifier as WebhookNotifier  # type: ignore[import-not-found,unused-ignore]
     from xlp_adapters.notify import build_notifier as build_notifier  # type: ignore[import-not-found,unused-ignore]
+    from xlp_adapters.notify import mask_url as mask_url
     from xlp_adapters.paper import Fault as Fault
     from xlp_adapters.paper import FaultInjector as FaultInjector
     from xlp_adapters.paper import PaperExchange as PaperExchange
+    from xlp_adapters.paper import load_account as load_account
+    from xlp_adapters.paper import save_account as save_account
     from xlp_adapters.pools import AlpPoolSource as AlpPoolSource
+    from xlp_adapters.pools import CustodyMismatchError as CustodyMismatchError
     from xlp_adapters.pools import JlpPoolSource as JlpPoolSource
     from xlp_adapters.pools import PoolDataError as PoolDataError
+    from xlp_adapters.pools import PoolDriftError as PoolDriftError
+    from xlp_adapters.pools import PoolPriceError as PoolPriceError
     from xlp_adapters.pools import PoolRpcError as PoolRpcError
     from xlp_adapters.pools import SeriesPoolSource as SeriesPoolSource
     from xlp_adapters.pools import SolanaRpc as SolanaRpc

@@ -23,7 +23,14 @@ ENGINE_CHOICES = ("compiled", "fast", "cycle")
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``sweep`` subcommand to an ``argparse`` subparsers object."""
-    s = subparsers.add_parser("sweep", help="backtest a grid of configs (one row per config)")
+    s = subparsers.add_parser(
+        "sweep",
+        help="backtest a grid of configs (one row per config)",
+        description="Backtest every config of a grid on one scenario and print one row per "
+        "config: net PnL, hedge PnL, fees, funding, fills, max |offset|, time outside the "
+        "threshold and tracking error. Runs on all local cores, or on a Dask cluster with "
+        "--scheduler (xlp-core[distributed]). XLP_* environment variables are ignored.",
+    )
     s.add_argument("data", help="scenario directory (prices.csv, pools.csv[, funding.csv])")
     s.add_argument("--config", help="base TOML file (default: DATA/hedge.toml if present)")
     s.add_argument(
@@ -33,11 +40,16 @@ def add_parser(subparsers: Any) -> None:
         metavar="FIELD=V1,V2,...",
         help="values of one HedgeConfig field (repeat for a product grid)",
     )
-    s.add_argument("--engine", choices=ENGINE_CHOICES, default="compiled")
+    s.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default="compiled",
+        help="compiled (numba, default), fast or cycle: the same fills, different speeds",
+    )
     s.add_argument("--workers", type=int, help="local workers (default: all cores)")
     s.add_argument("--scheduler", help="a Dask scheduler address (needs xlp-core[distributed])")
     s.add_argument("--csv", help="write the rows as CSV")
-    s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=run)
 
 

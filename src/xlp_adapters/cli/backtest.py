@@ -52,6 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--record-every", type=int, default=1, metavar="N", help="keep every Nth step's record"
     )
     b.add_argument("--csv", metavar="PATH", help="write the records as CSV")
+    b.add_argument(
+        "--parquet", metavar="PATH", help="write the records as Parquet (xlp-core[parquet])"
+    )
     b.add_argument("--plot", metavar="PATH", help="write a PNG plot")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     return b
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(flag, f"must be >= 1, got {value}")
     csv = check_writable(args.csv, "--csv") if args.csv else None
     plot = check_writable(args.plot, "--plot") if args.plot else None
+    parquet = check_writable(args.parquet, "--parquet") if args.parquet else None
     config_path = args.config
     if config_path is None and (data / "hedge.toml").is_file():
         config_path = str(data / "hedge.toml")
@@ -84,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         csv.parent.mkdir(parents=True, exist_ok=True)
         result.to_frame().to_csv(csv)
         print(f"{'records':>28}: {csv}")
+    if parquet is not None:
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        result.to_parquet(parquet)
+        print(f"{'records (parquet)':>28}: {parquet}")
     if plot is not None:
         plot.parent.mkdir(parents=True, exist_ok=True)
         result.plot(plot)
