@@ -209,6 +209,68 @@ async def measure_batched(
     return requests / cycles, wall / cycles / rtt, weight / cycles
 
 
+async def measure_combined(n: int, rtt: float, cycles: int) -> tuple[float, float, float]:
+    """A prototype of the proposed cycle order, on adapter internals (not a port method).
+
+    Reads together, then one round of ``sendTxBatch`` (2N transactions, in
+    batches of 50 posted together): a cancel-all per market followed by the
+    new orders. The venue runs one key's transactions in nonce order and
+    a refused one consumes no nonce, so no order is created unless every
+    cancel-all before it ran: the confirming read disappears. Checks that each
+    market ends with exactly its one new order live.
+    """
+    from datetime import timedelta
+
+    from xlp_adapters.lighter.exchange import CANCEL_ALL_IMMEDIATE
+    from xlp_core.models import OrderRequest, OrderType, Side
+
+    symbols = [f"S{i:02d}" for i in range(n)]
+    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+        account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
+        ex = await LighterExchange.connect(
+            LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
+            details_ttl=rtt * 2 + 0.5,
+        )  # fmt: skip
+        cid = itertools.count(1)
+        wall = requests = weight = 0.0
+        try:
+            for i in range(cycles + 1):
+                before = dict(sim.counts)
+                sim.rtt = rtt if i else 0.0
+                t0 = time.perf_counter()
+                await asyncio.gather(
+                    ex.prices(symbols), ex.markets(symbols), ex.positions(symbols),
+                    ex.open_orders(()),
+                )  # fmt: skip
+                orders = [
+                    OrderRequest(next(cid), s, Side.SELL, OrderType.LIMIT, 0.5, 101.0 + 0.01 * i,
+                                 expires_at=datetime.now(UTC) + timedelta(minutes=5))
+                    for s in symbols
+                ]  # fmt: skip
+                prepared = [await ex._prepare(o) for o in orders]
+                signers = [
+                    ex._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, ex._specs[s].market_id)
+                    for s in symbols
+                ] + [ex._order_signer(p) for p in prepared]
+                parts = [
+                    signers[k : k + ex.batch_size] for k in range(0, len(signers), ex.batch_size)
+                ]
+                async with ex._send_lock:
+                    errors = await ex._send_batches(["replace"] * len(parts), parts)
+                assert not any(errors), errors
+                if i == 0:
+                    continue
+                wall += time.perf_counter() - t0
+                delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
+                requests += sum(delta.values())
+                weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
+            live = [o for o in sim.orders(account) if o.live]
+            assert sorted(o.market_index for o in live) == list(range(n)), "one order a market"
+        finally:
+            await ex.close()
+    return requests / cycles, wall / cycles / rtt, weight / cycles
+
+
 async def sign_ms() -> float:
     """CPU per signed transaction: every order and cancel pays it, inside the nonce lock."""
     async with LighterSim() as sim:
@@ -250,6 +312,15 @@ async def main() -> None:
     print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
     for n in (1, 4, 20, 50):
         req, rtts, weight = await measure_hedger(n, rtt, args.cycles)
+        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
+              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+    print()
+    print("proposed cycle order (prototype on adapter internals): reads, then one batch of")
+    print("cancel-all per market + the new orders (no confirming read; 2N txs in batches of 50")
+    print("posted together)")
+    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
+    for n in (1, 4, 20, 50):
+        req, rtts, weight = await measure_combined(n, rtt, args.cycles)
         print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
               f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
     print()
