@@ -25,13 +25,13 @@ def ask(cid: int, symbol: str) -> OrderRequest:
     return OrderRequest(cid, symbol, Side.SELL, OrderType.LIMIT, SIZES[symbol], price)
 
 
-async def test_place_orders_in_batches_of_fifteen() -> None:
+async def test_place_orders_in_one_batch_of_up_to_fifty() -> None:
     async with lighter_rig() as (sim, ex, _account):
         requests = [ask(1000 + i, SYMBOLS[i % 5]) for i in range(20)]
         outcomes = await ex.place_orders(requests)
         assert [o.request for o in outcomes] == requests
         assert all(o.order is not None and o.error is None for o in outcomes)
-        assert sim.counts["sendTxBatch"] == 2  # 15 + 5
+        assert sim.counts["sendTxBatch"] == 1  # 20 <= 50
         assert sim.counts["nextNonce"] == 1
         assert [t["Nonce"] for t in sent(sim, 14)] == list(range(100, 120))
         # Signed on threads: every tx still carries its own order's fields.
@@ -41,6 +41,36 @@ async def test_place_orders_in_batches_of_fifteen() -> None:
         found = await ex.get_orders([(r.symbol, r.client_order_id) for r in requests])
         assert set(found) == {r.client_order_id for r in requests}
         assert sim.counts["accountOrders"] == 1  # 20 ids, one request
+
+
+async def test_smaller_batches_go_out_together_and_all_land() -> None:
+    async with lighter_rig(batch_size=6) as (sim, ex, _account):
+        requests = [ask(2000 + i, SYMBOLS[i % 5]) for i in range(20)]
+        outcomes = await ex.place_orders(requests)
+        assert all(o.order is not None and o.error is None for o in outcomes)
+        assert sim.counts["sendTxBatch"] >= 4  # 6 + 6 + 6 + 2, plus any re-sent in order
+        assert sorted(t["Nonce"] for t in sent(sim, 14)) == list(range(100, 120))
+        assert {t["ClientOrderIndex"] for t in sent(sim, 14)} == {
+            r.client_order_id for r in requests
+        }
+        assert len(await ex.open_orders(())) == 20
+        counts = await ex.cancel_orders(SYMBOLS)
+        assert counts == dict.fromkeys(SYMBOLS, 4)
+        assert not [o for o in sim.orders(_account) if o.live]
+
+
+async def test_a_batch_after_a_refused_one_is_sent_again_with_a_fresh_nonce() -> None:
+    async with lighter_rig(batch_size=2) as (sim, ex, _account):
+        await ex.place_orders([ask(2999, "SOL")])  # nonce known
+        sim.fail_next("sendTxBatch", "400:21739")  # the first batch is refused whole
+        requests = [ask(3000 + i, SYMBOLS[i % 5]) for i in range(4)]
+        outcomes = await ex.place_orders(requests)
+        placed = [o for o in outcomes if o.order is not None]
+        refused = [o for o in outcomes if isinstance(o.error, OrderRejectedError)]
+        assert len(placed) + len(refused) == 4  # every order has one outcome
+        assert refused
+        live = {o.client_order_index for o in sim.orders(_account) if o.live}
+        assert live == {2999} | {o.request.client_order_id for o in placed}
 
 
 async def test_a_refused_order_in_a_batch_gets_its_own_outcome() -> None:

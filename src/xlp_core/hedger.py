@@ -238,7 +238,7 @@ class Hedger:
         store, audit = self._io
         self._busy = True
         try:
-            await self._prepare_cycle()
+            arming = await self._prepare_cycle()
             circuit = self._circuit()
             try:
                 report = await run_hedge_cycle(
@@ -250,6 +250,8 @@ class Hedger:
             except XlpError as exc:
                 await self._notify("cycle_failed", f"cycle aborted: {exc}", "error")
                 raise
+            finally:
+                await arming  # the switch is re-armed (or its failure logged) every cycle
             self.cycles += 1
             self.last_report = report
             await self._notify_cycle(report, circuit)
@@ -259,16 +261,26 @@ class Hedger:
             callback(report)
         return report
 
-    async def _prepare_cycle(self) -> None:
-        """What every cycle needs first, whoever drives it."""
+    async def _prepare_cycle(self) -> asyncio.Task[None]:
+        """What every cycle needs first, whoever drives it.
+
+        The dead-man switch is re-armed in the background, alongside the
+        cycle's reads rather than one round trip before them: the caller
+        awaits the returned task once the cycle is over (it never raises).
+        """
         if self._guard is not None:
             self._guard.begin_cycle()  # a fresh per-cycle notional budget
-        await self._arm_dead_man_switch()
-        if self._before_cycle is not None:
-            try:
-                await self._before_cycle()
-            except ExchangeError as exc:
-                log.warning("before_cycle failed: %s", exc)
+        arming = asyncio.create_task(self._arm_dead_man_switch())
+        try:
+            if self._before_cycle is not None:
+                try:
+                    await self._before_cycle()
+                except ExchangeError as exc:
+                    log.warning("before_cycle failed: %s", exc)
+        except BaseException:
+            await arming  # never left running unowned
+            raise
+        return arming
 
     async def run_forever(
         self, *, stop: asyncio.Event | None = None, max_cycles: int | None = None
@@ -308,6 +320,9 @@ class Hedger:
             armed = await self.exchange.arm_dead_man_switch(at)
         except STARTUP_RETRIES as exc:
             log.warning("dead-man switch not re-armed: %s: %s", type(exc).__name__, exc)
+            return
+        except Exception as exc:  # a venue bug must not stop hedging: say so loudly
+            log.error("dead-man switch not re-armed: %s: %s", type(exc).__name__, exc)
             return
         if armed:
             log.debug("dead-man switch armed for %s", at.isoformat())

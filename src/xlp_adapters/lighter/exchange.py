@@ -9,8 +9,9 @@ What it adds on top of the SDK, which validates nothing:
   ``accountActiveOrders`` (every market), orders by client index from
   ``accountOrders`` (20 a request);
 * batched writes: ``place_orders`` and ``cancel_orders`` sign under one hold
-  of the nonce lock and go out in ``sendTxBatch`` requests of at most 15;
-  a market is cancelled with one cancel-all transaction;
+  of the nonce lock and go out in ``sendTxBatch`` requests of at most
+  ``batch_size`` (50) transactions, all of one call's batches at once (one
+  round trip); a market is cancelled with one cancel-all transaction;
 * every resting order carries an expiry, and ``arm_dead_man_switch`` keeps a
   venue-side scheduled cancel-all armed;
 * nonces we manage: fetched once, advanced on success, re-fetched after any
@@ -59,7 +60,6 @@ from xlp_core.errors import (
     ExchangeError,
     OrderOutcomeUnknownError,
     OrderRejectedError,
-    RateLimitedError,
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
@@ -71,7 +71,11 @@ log = logging.getLogger("xlp_adapters.lighter")
 MAINNET_CHAIN_ID = 304
 TESTNET_CHAIN_ID = 300
 AUTH_TOKEN_TTL = 8 * 60.0  # the signer issues 10-minute tokens; renew early
-BATCH_SIZE = 15  # transactions per sendTxBatch (nautilus caps at 15)
+# Transactions per sendTxBatch. No limit is documented for the REST endpoint
+# (the SDK checks none; nautilus_trader's 15 is for its WebSocket transport):
+# 50 lets one cycle of up to 50 symbols cancel in one request and place in
+# one, and the simulator refuses more than 50. Lower it with ``batch_size``.
+BATCH_SIZE = 50
 LOOKUP_SIZE = 20  # client order indexes per accountOrders request
 MAX_ORDER_EXPIRY = 28 * 24 * 3600.0
 MIN_ORDER_EXPIRY = 5 * 60.0 + 30.0  # the venue wants 5 minutes to 30 days ahead; margin for lag
@@ -248,8 +252,8 @@ class LighterExchange(ExchangeDefaults):
         """HTTP requests per call in steady state (markets fresh, nonce known).
 
         Batched calls count per request: ``place_orders`` and ``cancel_orders``
-        1 per 15 orders or symbols, ``get_orders`` 1 per 20 ids; a nonce is
-        re-fetched (one more request) only after a failed send.
+        1 per ``batch_size`` (50) orders or symbols, ``get_orders`` 1 per 20
+        ids; a nonce is re-fetched (one more request) only after a failed send.
         """
         return {
             "markets": 1, "prices": 1, "positions": 1, "open_orders": 1,
@@ -430,7 +434,9 @@ class LighterExchange(ExchangeDefaults):
             self._nonce = nonce
         return self._nonce
 
-    async def _sign_all(self, signers: Sequence[Callable[[int], tuple[Any, ...]]]) -> list[Signed]:
+    async def _sign_all(
+        self, signers: Sequence[Callable[[int], tuple[Any, ...]]], first: int
+    ) -> list[Signed]:
         """Sign with consecutive nonces (caller holds the nonce lock).
 
         A batch is signed on worker threads (the Go signer releases the GIL;
@@ -438,7 +444,6 @@ class LighterExchange(ExchangeDefaults):
         to carry the nonce it was asked for, so no tx can swap fields with
         another: at worst the venue refuses a signature, it never trades one.
         """
-        first = await self._next_nonce()
         if len(signers) == 1:
             results = [signers[0](first)]
         else:
@@ -485,29 +490,81 @@ class LighterExchange(ExchangeDefaults):
         """
         for attempt in (0, 1):
             first = await self._next_nonce()
-            txs = await self._sign_all(signers)
-            try:
-                await self._post(txs)
-            except _Refused as exc:
-                self._nonce = None
-                if exc.code == INVALID_NONCE and attempt == 0:
-                    log.warning("%s: invalid nonce; re-signing once with a fresh one", what)
-                    continue
-                raise
-            except Exception as exc:
-                self._nonce = None
-                status = getattr(exc, "status", None)
-                if status == 429:
-                    raise map_read_error(exc, what) from exc
-                if isinstance(status, int) and 400 <= status < 500:
-                    code, message = venue_code(exc)
-                    if code == INVALID_NONCE and attempt == 0:
-                        log.warning("%s: invalid nonce; re-signing once with a fresh one", what)
-                        continue
-                    raise _Refused(code, message) from exc
-                raise _Unknown(f"{what}: outcome unknown ({type(exc).__name__})") from exc
+            txs = await self._sign_all(signers, first)
+            err = await self._post_checked(what, txs)
+            if err is None:
+                self._nonce = first + len(txs)
+                return
+            self._nonce = None
+            if isinstance(err, _Refused) and err.code == INVALID_NONCE and attempt == 0:
+                log.warning("%s: invalid nonce; re-signing once with a fresh one", what)
+                continue
+            raise err
+
+    async def _post_checked(self, what: str, txs: Sequence[Signed]) -> Exception | None:
+        """Post; a failure comes back as ``_Refused``, ``RateLimitedError`` or ``_Unknown``."""
+        try:
+            await self._post(txs)
+        except _Refused as exc:
+            return exc
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if status == 429:
+                return map_read_error(exc, what)
+            if isinstance(status, int) and 400 <= status < 500:
+                return _Refused(*venue_code(exc))
+            unknown = _Unknown(f"{what}: outcome unknown ({type(exc).__name__})")
+            unknown.__cause__ = exc
+            return unknown
+        return None
+
+    async def _send_batches(
+        self, whats: Sequence[str], parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]]
+    ) -> list[Exception | None]:
+        """Several batches in one round trip (caller holds the nonce lock); one error per batch.
+
+        Nonces are laid out consecutively over all the batches, every tx is
+        signed first (on threads), then the batches are posted together. The
+        venue takes nonces strictly in order, so a batch that arrives before
+        its predecessor, or follows one refused part-way, is refused with
+        "invalid nonce" without running: each such batch is re-signed with a
+        fresh nonce and sent again on its own, in order.
+        """
+        if len(parts) == 1:
+            return [await self._attempt(whats[0], parts[0])]
+        try:
+            first = await self._next_nonce()
+            txs = await self._sign_all([s for part in parts for s in part], first)
+        except (ExchangeError, _Refused, _Unknown) as exc:  # nothing was sent
+            self._nonce = None
+            return [exc] * len(parts)
+        batches, at = [], 0
+        for part in parts:
+            batches.append(txs[at : at + len(part)])
+            at += len(part)
+        errors: list[Exception | None] = list(
+            await asyncio.gather(
+                *(self._post_checked(w, b) for w, b in zip(whats, batches, strict=True))
+            )
+        )
+        if not any(errors):
             self._nonce = first + len(txs)
-            return
+            return errors
+        self._nonce = None
+        for i, err in enumerate(errors):
+            if isinstance(err, _Refused) and err.code == INVALID_NONCE:
+                log.warning("%s: invalid nonce in a concurrent batch; sending it again", whats[i])
+                errors[i] = await self._attempt(whats[i], parts[i])
+        return errors
+
+    async def _attempt(
+        self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
+    ) -> Exception | None:
+        try:
+            await self._send(what, signers)
+        except (ExchangeError, _Refused, _Unknown) as exc:
+            return exc
+        return None
 
     # --- orders ------------------------------------------------------------------
 
@@ -599,7 +656,7 @@ class LighterExchange(ExchangeDefaults):
 
     @override
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
-        """Batches of ``batch_size`` (15) in ``sendTxBatch``, nonces under one hold of the lock.
+        """Batches of ``batch_size`` (50) in ``sendTxBatch``, all sent at once under one lock hold.
 
         A refused batch stops at the refused transaction (earlier ones stand),
         so its orders are looked up once: found ones are reported as placed,
@@ -612,38 +669,44 @@ class LighterExchange(ExchangeDefaults):
                 ready.append((i, await self._prepare(request)))
             except ExchangeError as exc:
                 outcomes[i] = PlaceOutcome(request, error=exc)
+        size = self.batch_size
+        chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
+        if not chunks:
+            return [outcomes[i] for i in range(len(requests))]
+        whats = ["place " + ",".join(p.request.symbol for _, p in c) for c in chunks]
         async with self._send_lock:
-            for start in range(0, len(ready), self.batch_size):
-                chunk = ready[start : start + self.batch_size]
-                outcomes.update(await self._place_chunk(chunk))
+            errors = await self._send_batches(
+                whats, [[self._order_signer(p) for _, p in c] for c in chunks]
+            )
+            for chunk, err in zip(chunks, errors, strict=True):
+                outcomes.update(await self._place_outcomes(chunk, err))
         return [outcomes[i] for i in range(len(requests))]
 
-    async def _place_chunk(self, chunk: Sequence[tuple[int, _Prepared]]) -> dict[int, PlaceOutcome]:
-        reqs = [p.request for _, p in chunk]
-        what = "place " + ",".join(r.symbol for r in reqs)
-        try:
-            await self._send(what, [self._order_signer(p) for _, p in chunk])
-        except _Refused as exc:
+    async def _place_outcomes(
+        self, chunk: Sequence[tuple[int, _Prepared]], err: Exception | None
+    ) -> dict[int, PlaceOutcome]:
+        """One outcome per order of a sent batch, from the batch's error (``None``: accepted)."""
+        if err is None:
+            return {i: PlaceOutcome(p.request, order=self._accepted(p.request)) for i, p in chunk}
+        if isinstance(err, _Refused):
             if len(chunk) == 1:
-                r = reqs[0]
-                err = map_refusal(exc.code, exc.message, f"place {r.symbol}", r.client_order_id)
-                return {chunk[0][0]: PlaceOutcome(r, error=err)}
-            return await self._settle_refused_batch(chunk, exc)
-        except RateLimitedError as exc:
-            return {i: PlaceOutcome(p.request, error=exc) for i, p in chunk}
-        except _Unknown as exc:
+                r = chunk[0][1].request
+                mapped = map_refusal(err.code, err.message, f"place {r.symbol}", r.client_order_id)
+                return {chunk[0][0]: PlaceOutcome(r, error=mapped)}
+            return await self._settle_refused_batch(chunk, err)
+        if isinstance(err, _Unknown):
             return {
                 i: PlaceOutcome(
                     p.request,
                     error=OrderOutcomeUnknownError(
-                        f"place {p.request.symbol}: {exc}", p.request.client_order_id
+                        f"place {p.request.symbol}: {err}", p.request.client_order_id
                     ),
                 )
                 for i, p in chunk
             }
-        except ExchangeError as exc:  # nonce fetch or signer failure: nothing was sent
-            return {i: PlaceOutcome(p.request, error=exc) for i, p in chunk}
-        return {i: PlaceOutcome(p.request, order=self._accepted(p.request)) for i, p in chunk}
+        # 429, a nonce fetch or a signer failure: nothing was sent.
+        exc = err if isinstance(err, ExchangeError) else ExchangeError(str(err))
+        return {i: PlaceOutcome(p.request, error=exc) for i, p in chunk}
 
     async def _settle_refused_batch(
         self, chunk: Sequence[tuple[int, _Prepared]], exc: _Refused
@@ -698,7 +761,7 @@ class LighterExchange(ExchangeDefaults):
 
     @override
     async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
-        """One cancel-all transaction per market, all in one batch under one lock hold.
+        """One cancel-all transaction per market, in batches sent at once under one lock hold.
 
         Nothing is read first, so the counts are those of the last
         :meth:`open_orders` read (0 when unknown).
@@ -711,11 +774,19 @@ class LighterExchange(ExchangeDefaults):
         signers = [
             self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id) for s in targets
         ]
-        async with self._send_lock:
-            size = self.batch_size
-            for start in range(0, len(signers), size):
-                part = targets[start : start + size]
-                await self._send_or_raise("cancel " + ",".join(part), signers[start : start + size])
+        size = self.batch_size
+        starts = range(0, len(signers), size)
+        if starts:
+            whats = ["cancel " + ",".join(targets[i : i + size]) for i in starts]
+            async with self._send_lock:
+                errors = await self._send_batches(whats, [signers[i : i + size] for i in starts])
+            for what, err in zip(whats, errors, strict=True):
+                if isinstance(err, _Refused):
+                    raise OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
+                if isinstance(err, _Unknown):
+                    raise TransientExchangeError(str(err))
+                if err is not None:
+                    raise err
         return {s: self._open_counts.pop(s, 0) if s in targets else 0 for s in symbols}
 
     @override
