@@ -318,3 +318,11 @@ def test_a_bug_is_one_line_too(
     assert err.startswith("xlp: TypeError: internal error")
     assert err.count("\n") == 1
     assert KEY not in err
+
+
+def test_output_under_a_pseudo_filesystem_is_refused_up_front(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Found by the CLI fuzz: root may 'access' /proc, but nothing can be created there."""
+    code = main(["backtest", "--sample", "--engine", "fast", "--csv", "/proc/nope/x.csv"])
+    assert_refused(code, capsys.readouterr().err, tmp_path)

@@ -202,8 +202,10 @@ def check_writable(path: str, what: str) -> Path:
         writable = os.access(target, os.W_OK)
     else:
         writable = os.access(existing, os.W_OK | os.X_OK)
-    if writable and existing == parent:
-        writable = _can_create_in(parent)  # access() says yes to root on /proc, read-only fs...
+    if writable:
+        # access() says yes to root on /proc, a read-only fs...: try for real
+        # in the nearest directory that exists.
+        writable = _can_create_in(existing)
     if not writable:
         raise ConfigError(what, f"{target}: cannot write there")
     return target

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xlp_adapters.cli._common import EXIT_OK, check_writable, data_errors, load_config_sources
-from xlp_core.errors import ConfigError, MissingExtraError
+from xlp_core.errors import ConfigError, InvalidInputError, MissingExtraError
 
 if TYPE_CHECKING:
+    from xlp_adapters.backtest import BacktestResult
     from xlp_core.config import HedgeConfig, Source
 
 DESCRIPTION = """\
@@ -84,6 +85,17 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps, overwrite=args.overwrite,
         )  # fmt: skip
     print(result.summary().format())
+    try:
+        _write_outputs(result, csv=csv, parquet=parquet, plot=plot)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write an output: {exc.strerror or exc}") from None
+    print(effective(config, sources, config_path, env=args.env))
+    return EXIT_OK
+
+
+def _write_outputs(
+    result: BacktestResult, *, csv: Path | None, parquet: Path | None, plot: Path | None
+) -> None:
     if csv is not None:
         csv.parent.mkdir(parents=True, exist_ok=True)
         result.to_frame().to_csv(csv)
@@ -96,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
         plot.parent.mkdir(parents=True, exist_ok=True)
         result.plot(plot)
         print(f"{'plot':>28}: {plot}")
-    print(effective(config, sources, config_path, env=args.env))
-    return EXIT_OK
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
