@@ -14,7 +14,7 @@ from typing_extensions import override
 from xlp_adapters._closing import Closing
 from xlp_adapters.audit.sqlite import AUDIT_SCHEMA, AUDIT_TABLES, SqliteAuditSink
 from xlp_adapters.stores._lock import StateLock
-from xlp_adapters.stores.json_file import encode_state
+from xlp_adapters.stores.json_file import encode_checked
 from xlp_adapters.stores.sqlite import (
     JOURNAL_APPLICATION_ID,
     STATE_SCHEMA,
@@ -75,11 +75,12 @@ class SqliteJournal(Closing, Journal):
     @override
     def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None:
         rows = [self.audit.row(e) for e in events]  # refuse before writing anything
-        body = encode_state(state)
+        body, loaded = encode_checked(state)
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise AuditError(f"{self.path}: journal is closed")
+            self.store.forget()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -93,6 +94,7 @@ class SqliteJournal(Closing, Journal):
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+                self.store.remember(conn, loaded)
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: journal commit failed: {exc}") from exc
 
