@@ -75,7 +75,8 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Copy ``value`` with secret-keyed entries masked at any depth.
 
     Mappings become dicts and tuples become lists (what JSON would make of
-    them anyway); other values are returned as they are.
+    them anyway); other values are returned as they are. A flat dict with
+    nothing to mask is returned itself, not copied: callers only encode it.
     """
     return _redact(value, normalise_secrets(secrets))
 
@@ -99,6 +100,17 @@ def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[
     # One pass per mapping; this runs on every event's data (a cycle's
     # ``decisions`` event holds a record per symbol), so leaves are handled
     # inline rather than by a recursive call each.
+    if type(value) is dict:
+        for k, v in value.items():
+            kind = type(v)
+            if type(k) is not str or is_secret_key(k):
+                break
+            if kind in _LEAVES:
+                continue
+            if kind is not str or (secrets and _holds_secret(v, secrets)):
+                break
+        else:
+            return value  # flat and clean: nothing to copy (only JSON is made of it)
     out: dict[Any, Any] = {}
     for k, v in value.items():
         if type(k) is str and is_secret_key(k):
@@ -110,6 +122,10 @@ def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[
         else:
             out[k] = _redact(v, secrets)
     return out
+
+
+def _holds_secret(value: str, secrets: tuple[str, ...]) -> bool:
+    return any(secret in value for secret in secrets)
 
 
 def _scrub(value: str, secrets: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ import attrs
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
-from xlp_adapters._json import loads_strict
+from xlp_adapters._json import dumps_compact, loads_strict
 from xlp_adapters.stores._fs import atomic_write, preserve_copy, remove_leftover_temps
 from xlp_adapters.stores._lock import StateLock
 from xlp_core.errors import StateCorruptError, StateError
@@ -78,13 +78,13 @@ def encode_checked(state: HedgeState) -> tuple[str, HedgeState]:
     try:
         text = "".join(
             (
-                json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1],
+                dumps_compact(head)[:-1],
                 ',"symbols":{',
                 ",".join(
                     f"{json.dumps(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)
                 ),
                 '},"unknowns":',
-                json.dumps(unknowns, separators=(",", ":"), allow_nan=False),
+                dumps_compact(unknowns),
                 "}",
             )
         )
@@ -110,20 +110,21 @@ def _encode_slow(state: HedgeState) -> tuple[str, HedgeState]:
         raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
 
 
-# Checked symbol JSON -> the SymbolState ``load`` makes of it; and the objects
-# handed out from there -> (themselves, their JSON). Bounded: cleared when full.
+# Checked symbol JSON -> the SymbolState ``load`` makes of it; and id() of
+# objects seen -> (the object, its JSON, that loaded value). The entry holds
+# the object, so its id cannot be reused while cached. Cleared when full.
 _CHECKED: dict[str, SymbolState] = {}
-_KNOWN: dict[int, tuple[SymbolState, str]] = {}
+_KNOWN: dict[int, tuple[SymbolState, str, SymbolState]] = {}
 _CACHE_MAX = 4096
 
 
 def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
     known = _KNOWN.get(id(value))
     if known is not None and known[0] is value:
-        return known[1], value
+        return known[1], known[2]
     raw = symbol_state_to_dict(value)
     try:
-        frag = json.dumps(raw, separators=(",", ":"), allow_nan=False)
+        frag = dumps_compact(raw)
     except ValueError:  # NaN or infinity: let the load rules name the field
         symbol_state_from_dict(raw, f"symbols.{symbol}")
         raise
@@ -134,7 +135,8 @@ def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
             _CHECKED.clear()
             _KNOWN.clear()
         _CHECKED[frag] = checked
-        _KNOWN[id(checked)] = (checked, frag)
+        _KNOWN[id(checked)] = (checked, frag, checked)
+    _KNOWN[id(value)] = (value, frag, checked)
     return frag, checked
 
 
