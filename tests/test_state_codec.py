@@ -116,3 +116,22 @@ def test_redact_scrubs_string_subclasses_and_masks_keys() -> None:
     data = {"a": [_Name.KEY, 1, None], "b": {"api_key": "x"}, "c": (1.5, "hunter2")}
     out = redact(data, ["hunter2"])
     assert out == {"a": [f"{MASK}-and-more", 1, None], "b": {"api_key": MASK}, "c": [1.5, MASK]}
+
+
+def test_journal_checkpoints_its_wal_in_the_background(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite")
+    try:
+        for cycle in range(1, 41):
+            journal.commit([], HedgeState(cycle=cycle, symbols={"A": SymbolState()}))
+        thread = journal._checkpointer._thread
+        assert thread is not None
+    finally:
+        journal.close()
+    assert not thread.is_alive()
+    reopened = SqliteJournal(tmp_path / "j.sqlite")
+    try:
+        loaded = reopened.load()
+        assert loaded is not None
+        assert loaded.cycle == 40
+    finally:
+        reopened.close()
