@@ -746,9 +746,13 @@ def _request(action: Action, cid: int, config: HedgeConfig, now: datetime) -> Or
 def _symbol_report(plan: _Plan) -> SymbolReport:
     decision, obs = plan.decision, plan.obs
     observed = decision.observed
-    actions = tuple(
-        r if r is not None else ActionReport(a, "skipped", error="not executed")
-        for r, a in zip(plan.reports, decision.actions, strict=True)
+    actions = (
+        tuple(
+            r if r is not None else ActionReport(a, "skipped", error="not executed")
+            for r, a in zip(plan.reports, decision.actions, strict=True)
+        )
+        if decision.actions
+        else ()
     )
     return SymbolReport(
         symbol=decision.symbol,
