@@ -9,6 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_SORTED = json.JSONEncoder(separators=(",", ":"), allow_nan=False, sort_keys=True)
+
+
+def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
+    """``json.dumps(obj, separators=(",", ":"), allow_nan=False)`` without building
+    an encoder per call (that is a third of the time for a small object)."""
+    return (_SORTED if sort_keys else _COMPACT).encode(obj)
+
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"non-finite number {name}")

@@ -434,7 +434,7 @@ async def run_hedge_cycle(
     for plan in plans:
         reports[plan.symbol] = _symbol_report(plan)
     new_state = attrs.evolve(
-        state.with_symbols({p.symbol: p.state for p in plans}),
+        state.with_symbols({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans}),
         cycle=cycle,
         updated_at=now,
         next_serial=serial,
@@ -477,6 +477,11 @@ async def run_hedge_cycle(
 
 async def _none() -> None:
     return None
+
+
+def _kept(old: SymbolState | None, new: SymbolState) -> SymbolState:
+    """The old object when unchanged: a store can then reuse its encoding."""
+    return old if old is not None and old == new else new
 
 
 def _commit(
@@ -741,9 +746,13 @@ def _request(action: Action, cid: int, config: HedgeConfig, now: datetime) -> Or
 def _symbol_report(plan: _Plan) -> SymbolReport:
     decision, obs = plan.decision, plan.obs
     observed = decision.observed
-    actions = tuple(
-        r if r is not None else ActionReport(a, "skipped", error="not executed")
-        for r, a in zip(plan.reports, decision.actions, strict=True)
+    actions = (
+        tuple(
+            r if r is not None else ActionReport(a, "skipped", error="not executed")
+            for r, a in zip(plan.reports, decision.actions, strict=True)
+        )
+        if decision.actions
+        else ()
     )
     return SymbolReport(
         symbol=decision.symbol,

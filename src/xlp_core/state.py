@@ -83,12 +83,16 @@ class HedgeState:
     unknowns: tuple[PendingOrder, ...] = ()
 
     def symbol(self, symbol: str) -> SymbolState:
-        return self.symbols.get(symbol, SymbolState())
+        found = self.symbols.get(symbol)
+        return _EMPTY if found is None else found
 
     def with_symbols(self, updates: Mapping[str, SymbolState]) -> HedgeState:
         merged = dict(self.symbols)
         merged.update(updates)
         return attrs.evolve(self, symbols=merged)
+
+
+_EMPTY = SymbolState()  # frozen: one shared default instead of one per lookup
 
 
 def _dt_out(value: datetime | None) -> str | None:

@@ -75,20 +75,61 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Copy ``value`` with secret-keyed entries masked at any depth.
 
     Mappings become dicts and tuples become lists (what JSON would make of
-    them anyway); other values are returned as they are.
+    them anyway); other values are returned as they are. A flat dict with
+    nothing to mask is returned itself, not copied: callers only encode it.
     """
     return _redact(value, normalise_secrets(secrets))
 
 
+# Leaves that can hold no secret: copied as they are without a call per value.
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
 def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            k: MASK if isinstance(k, str) and is_secret_key(k) else _redact(v, secrets)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    if isinstance(value, str) and secrets:
-        for secret in secrets:
+    kind = type(value)
+    if kind is dict or (kind not in _LEAVES and isinstance(value, Mapping)):
+        return _redact_mapping(value, secrets)
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        return [v if type(v) in _LEAVES else _redact(v, secrets) for v in value]
+    if secrets and isinstance(value, str):
+        return _scrub(value, secrets)
+    return value
+
+
+def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[Any, Any]:
+    # One pass per mapping; this runs on every event's data (a cycle's
+    # ``decisions`` event holds a record per symbol), so leaves are handled
+    # inline rather than by a recursive call each.
+    if type(value) is dict:
+        for k, v in value.items():
+            kind = type(v)
+            if type(k) is not str or is_secret_key(k):
+                break
+            if kind in _LEAVES:
+                continue
+            if kind is not str or (secrets and _holds_secret(v, secrets)):
+                break
+        else:
+            return value  # flat and clean: nothing to copy (only JSON is made of it)
+    out: dict[Any, Any] = {}
+    for k, v in value.items():
+        if type(k) is str and is_secret_key(k):
+            out[k] = MASK
+        elif type(v) in _LEAVES:
+            out[k] = v
+        elif type(v) is str:
+            out[k] = _scrub(v, secrets) if secrets else v
+        else:
+            out[k] = _redact(v, secrets)
+    return out
+
+
+def _holds_secret(value: str, secrets: tuple[str, ...]) -> bool:
+    return any(secret in value for secret in secrets)
+
+
+def _scrub(value: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in value:
             value = value.replace(secret, MASK)
     return value

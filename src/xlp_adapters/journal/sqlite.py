@@ -13,8 +13,9 @@ from typing_extensions import override
 
 from xlp_adapters._closing import Closing
 from xlp_adapters.audit.sqlite import AUDIT_SCHEMA, AUDIT_TABLES, SqliteAuditSink
+from xlp_adapters.journal._checkpoint import FALLBACK_PAGES, Checkpointer
 from xlp_adapters.stores._lock import StateLock
-from xlp_adapters.stores.json_file import encode_state
+from xlp_adapters.stores.json_file import encode_checked
 from xlp_adapters.stores.sqlite import (
     JOURNAL_APPLICATION_ID,
     STATE_SCHEMA,
@@ -63,7 +64,10 @@ class SqliteJournal(Closing, Journal):
         except BaseException:
             self._state_lock.release()
             raise
+        with contextlib.suppress(sqlite3.Error):  # a tuning knob: the default is safe too
+            conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         self._conn: sqlite3.Connection | None = conn
+        self._checkpointer = Checkpointer(self.path)
         self.store = SqliteStateStore.attached(self.path, conn, self._lock, keep=keep)
         self.audit = SqliteAuditSink.attached(self.path, conn, self._lock, secrets=secrets)
 
@@ -75,11 +79,12 @@ class SqliteJournal(Closing, Journal):
     @override
     def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None:
         rows = [self.audit.row(e) for e in events]  # refuse before writing anything
-        body = encode_state(state)
+        body, loaded = encode_checked(state)
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise AuditError(f"{self.path}: journal is closed")
+            self.store.forget()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -93,6 +98,8 @@ class SqliteJournal(Closing, Journal):
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+                self.store.remember(conn, loaded)
+                self._checkpointer.committed()
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: journal commit failed: {exc}") from exc
 
@@ -144,6 +151,7 @@ class SqliteJournal(Closing, Journal):
 
     @override
     def close(self) -> None:
+        self._checkpointer.close()
         with self._lock:
             conn, self._conn = self._conn, None
             held, self._state_lock = self._state_lock, None

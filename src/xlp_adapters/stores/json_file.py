@@ -9,18 +9,27 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
-from xlp_adapters._json import loads_strict
+from xlp_adapters._json import dumps_compact, loads_strict
 from xlp_adapters.stores._fs import atomic_write, preserve_copy, remove_leftover_temps
 from xlp_adapters.stores._lock import StateLock
 from xlp_core.errors import StateCorruptError, StateError
 from xlp_core.ports import StateStore
-from xlp_core.state import HedgeState, state_from_dict, state_to_dict
+from xlp_core.state import (
+    HedgeState,
+    SymbolState,
+    state_from_dict,
+    state_to_dict,
+    symbol_state_from_dict,
+    symbol_state_to_dict,
+)
 
 log = logging.getLogger("xlp_adapters.stores")
 
@@ -33,22 +42,102 @@ def encode_state(state: HedgeState) -> str:
 
     Checking before writing means a store never holds something it would
     later refuse (a NaN offset, a negative cost basis), which would turn a bug
-    into a hedger that cannot restart. The check runs ``state_from_dict`` on
-    the dict about to be encoded (the same rules ``load`` applies, new fields
-    included) instead of parsing the written text back.
+    into a hedger that cannot restart. See :func:`encode_checked`.
     """
+    return encode_checked(state)[0]
+
+
+def encode_checked(state: HedgeState) -> tuple[str, HedgeState]:
+    """The JSON text of ``state`` and the state ``load`` would return for it.
+
+    The check applies ``state_from_dict``'s rules (those ``load`` applies)
+    to the dict about to be encoded instead of parsing the text back. Each
+    symbol's JSON is checked once: a symbol whose text was checked before
+    (in an idle cycle, every one of them) reuses that result, and a
+    ``SymbolState`` object this function returned before reuses its text.
+    Both caches are keyed by what fully determines the answer (the exact
+    JSON text, or the very same frozen object), so they never change it.
+    """
+    symbols = state.symbols
+    if not isinstance(symbols, Mapping) or not all(isinstance(k, str) for k in symbols):
+        return _encode_slow(state)
+    try:
+        head = state_to_dict(attrs.evolve(state, symbols={}))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise StateError(f"refusing to save state that is not serialisable: {exc}") from exc
+    try:
+        loaded = state_from_dict(head)
+        names = sorted(symbols)
+        parts = [_symbol_json(k, symbols[k]) for k in names]
+    except StateCorruptError as exc:
+        raise StateError(f"refusing to save state that would not load back: {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise StateError(f"refusing to save state that is not serialisable: {exc}") from exc
+    del head["symbols"]
+    unknowns = head.pop("unknowns")
+    try:
+        text = "".join(
+            (
+                dumps_compact(head)[:-1],
+                ',"symbols":{',
+                ",".join(
+                    f"{json.dumps(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)
+                ),
+                '},"unknowns":',
+                dumps_compact(unknowns),
+                "}",
+            )
+        )
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
+    checked = {k: value for k, (_, value) in zip(names, parts, strict=True)}
+    return text, attrs.evolve(loaded, symbols=checked)
+
+
+def _encode_slow(state: HedgeState) -> tuple[str, HedgeState]:
+    """The plain path (odd inputs: it produces the same errors as always)."""
     try:
         data = state_to_dict(state)
     except (TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"refusing to save state that is not serialisable: {exc}") from exc
     try:
-        state_from_dict(data)
+        loaded = state_from_dict(data)
     except StateCorruptError as exc:
         raise StateError(f"refusing to save state that would not load back: {exc}") from exc
     try:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+        return json.dumps(data, separators=(",", ":"), allow_nan=False), loaded
     except (TypeError, ValueError, RecursionError) as exc:
         raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
+
+
+# Checked symbol JSON -> the SymbolState ``load`` makes of it; and id() of
+# objects seen -> (the object, its JSON, that loaded value). The entry holds
+# the object, so its id cannot be reused while cached. Cleared when full.
+_CHECKED: dict[str, SymbolState] = {}
+_KNOWN: dict[int, tuple[SymbolState, str, SymbolState]] = {}
+_CACHE_MAX = 4096
+
+
+def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
+    known = _KNOWN.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1], known[2]
+    raw = symbol_state_to_dict(value)
+    try:
+        frag = dumps_compact(raw)
+    except ValueError:  # NaN or infinity: let the load rules name the field
+        symbol_state_from_dict(raw, f"symbols.{symbol}")
+        raise
+    checked = _CHECKED.get(frag)
+    if checked is None:
+        checked = symbol_state_from_dict(raw, f"symbols.{symbol}")
+        if len(_CHECKED) >= _CACHE_MAX:
+            _CHECKED.clear()
+            _KNOWN.clear()
+        _CHECKED[frag] = checked
+        _KNOWN[id(checked)] = (checked, frag, checked)
+    _KNOWN[id(value)] = (value, frag, checked)
+    return frag, checked
 
 
 def decode_state(raw: str | bytes, where: str) -> HedgeState:

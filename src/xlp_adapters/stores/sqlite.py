@@ -15,11 +15,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
 from xlp_adapters.stores._lock import StateLock
-from xlp_adapters.stores.json_file import decode_state, encode_state
+from xlp_adapters.stores.json_file import decode_state, encode_checked
 from xlp_core.errors import ConfigError, StateCorruptError, StateError, XlpError
 from xlp_core.ports import StateStore
 from xlp_core.state import HedgeState
@@ -199,6 +200,8 @@ class SqliteStateStore(Closing, StateStore):
             self._state_lock.release()
             raise
         self._conn: sqlite3.Connection | None = conn
+        self._remembered: tuple[int, HedgeState] | None = None
+        self._own_from: int | None = None
 
     @classmethod
     def attached(
@@ -208,6 +211,7 @@ class SqliteStateStore(Closing, StateStore):
         self = cls.__new__(cls)
         self.path, self.keep, self._lock = path, check_keep(keep), lock
         self._state_lock, self._conn = None, conn
+        self._remembered, self._own_from = None, None
         return self
 
     def __repr__(self) -> str:
@@ -233,8 +237,43 @@ class SqliteStateStore(Closing, StateStore):
 
     @override
     def load(self) -> HedgeState | None:
+        remembered = self._recall()
+        if remembered is not None:
+            return remembered
         rows = self._fetch("SELECT seq, body FROM state ORDER BY seq DESC LIMIT 1", ())
         return self._parse(*rows[0]) if rows else None
+
+    def remember(self, conn: sqlite3.Connection, state: HedgeState) -> None:
+        """Note the state just committed (as ``load`` would parse it), under the lock.
+
+        ``load`` then returns it without a read and a parse for as long as
+        ``PRAGMA data_version`` says no other connection has written the file.
+        """
+        try:
+            version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            self._remembered = None
+            return
+        self._remembered = (version, state)
+
+    def forget(self) -> None:
+        """Drop the remembered state (before any write, so a failed one leaves none)."""
+        self._remembered = None
+
+    def _recall(self) -> HedgeState | None:
+        with self._lock:
+            remembered, conn = self._remembered, self._conn
+            if remembered is None or conn is None:
+                return None
+            try:
+                version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                version = None
+            if version != remembered[0]:
+                self._remembered = None
+                return None
+        state = remembered[1]
+        return attrs.evolve(state, symbols=dict(state.symbols))  # the caller's own dict
 
     def history(self, limit: int = 10) -> list[HedgeState]:
         """Up to ``limit`` snapshots, newest first."""
@@ -250,11 +289,12 @@ class SqliteStateStore(Closing, StateStore):
 
     @override
     def save(self, state: HedgeState) -> None:
-        body = encode_state(state)
+        body, loaded = encode_checked(state)
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise StateError(f"{self.path}: state store is closed")
+            self.forget()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -264,6 +304,7 @@ class SqliteStateStore(Closing, StateStore):
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+                self.remember(conn, loaded)
             except OverflowError as exc:
                 raise StateError(f"{self.path}: cycle {state.cycle} out of range") from exc
             except sqlite3.Error as exc:
@@ -276,11 +317,18 @@ class SqliteStateStore(Closing, StateStore):
             "INSERT INTO state (cycle, saved_at, body) VALUES (?, ?, ?)",
             (state.cycle, saved_at, body),
         )
-        self._prune(conn, int(cur.lastrowid or 0) - self.keep)
+        seq = int(cur.lastrowid or 0)
+        if self._own_from is None:
+            self._own_from = seq
+        self._prune(conn, seq - self.keep)
 
     def _prune(self, conn: sqlite3.Connection, cutoff: int) -> None:
+        # Rows this store wrote were checked before writing (``encode_checked``):
+        # only older ones (another run's) are parsed before they go.
+        own = self._own_from if self._own_from is not None else cutoff + 1
         doomed = conn.execute(
-            "SELECT seq, cycle, saved_at, body FROM state WHERE seq <= ?", (cutoff,)
+            "SELECT seq, cycle, saved_at, body FROM state WHERE seq <= ? AND seq < ?",
+            (cutoff, own),
         ).fetchall()
         for seq, cycle, saved_at, body in doomed:
             try:
