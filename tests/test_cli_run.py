@@ -311,3 +311,14 @@ def test_cycle_line_shows_each_pools_exposure_in_usd_and_share() -> None:
     )
     line = describe(report)
     assert "JLP per token of $4.0000: ETH $0.6000 (15.0%), SOL $1.6000 (40.0%)" in line
+
+
+def test_a_replayed_paper_run_starts_from_the_ideal_hedge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference rules only alert beyond max: a sample run must not start flat."""
+    state = ["--state", str(tmp_path / "x.sqlite"), "--audit", str(tmp_path / "x.sqlite")]
+    assert main(["run", "--sample", "--once", *state]) == 0
+    out = capsys.readouterr().out
+    assert "starts from the ideal hedge" in out
+    assert "alert" not in out.split("starts from the ideal hedge", 1)[1]

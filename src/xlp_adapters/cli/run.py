@@ -423,11 +423,15 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
         store, audit = open_records(p.state_path, p.audit_path, secrets=secrets)
         records.extend([store] if _same(store, audit) else [store, audit])
+        loaded = False
         if p.paper_file is not None:
             from xlp_adapters.paper import load_account
 
-            if load_account(venue, p.paper_file) and p.positions:
+            loaded = load_account(venue, p.paper_file)
+            if loaded and p.positions:
                 log.warning("--paper-position ignored: %s holds the paper account", p.paper_file)
+        if replay is not None and not loaded and not p.positions:
+            await start_hedged(venue, replay, pools, p.config)
         before_cycle, lighter = price_refresh(p, venue, replay)
 
         def on_cycle(report: CycleReport) -> None:
@@ -458,6 +462,25 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         say(f"cycle(s) with errors: {failed}")
         return EXIT_ERROR
     return EXIT_OK
+
+
+async def start_hedged(
+    venue: Any, replay: ReplayFeed, pools: Sequence[PoolSource], config: HedgeConfig
+) -> None:
+    """A replayed paper run starts from the hedge a running bot holds, as backtests do.
+
+    The reference rules never open a hedge beyond the max threshold (they
+    alert), so a flat paper account would only ever alert.
+    """
+    from xlp_core.hedge import ideal_hedges
+
+    first = {s: series[0] for s, series in replay.scenario.prices.items()}
+    venue.set_prices(first)
+    snapshots = [await pool.fetch() for pool in pools]
+    for symbol, size in sorted(ideal_hedges(config.pools, snapshots).items()):
+        if symbol in first:
+            venue.set_position(symbol, size)
+    say("paper account starts from the ideal hedge of the replay's first step")
 
 
 def price_refresh(
