@@ -31,7 +31,7 @@ B_MAXABS, B_OUTSIDE, B_ALERTS, B_TE, B_VENUE_POS = 7, 8, 9, 10, 11
 BOOK_FIELDS = 12
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _zone(a: float, min_usd: float, max_usd: float, step_usd: float) -> int:
     if a < min_usd:
         return NONE
@@ -40,7 +40,7 @@ def _zone(a: float, min_usd: float, max_usd: float, step_usd: float) -> int:
     return int((a - min_usd) / step_usd)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _fit(
     sign: int,
     size: float,
@@ -77,7 +77,7 @@ def _fit(
     return size, price
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _admissible(inc: float, min_size: float, min_notional: float, size: float, ref: float) -> bool:
     steps = size / inc
     if abs(steps - np.rint(steps)) > 1e-6 * max(1.0, steps):
@@ -87,7 +87,7 @@ def _admissible(inc: float, min_size: float, min_notional: float, size: float, r
     return not size * ref < min_notional * (1 - 1e-9)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _book_fill(book: Any, k: int, signed: float, price: float, fee: float) -> None:
     book[k, B_FILLS] += 1.0
     book[k, B_FEES] += fee
@@ -107,7 +107,7 @@ def _book_fill(book: Any, k: int, signed: float, price: float, fee: float) -> No
     book[k, B_POS] = new
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _grow(buf: Any, used: int) -> Any:
     if used < buf.shape[0]:
         return buf
@@ -116,7 +116,7 @@ def _grow(buf: Any, used: int) -> Any:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def run_kernel(
     epochs: Any,  # float64[n]: datetime.timestamp()
     micros: Any,  # int64[n]: microseconds since the first step

@@ -122,7 +122,12 @@ def _compiled_chunk(group: _Group, configs: Sequence[HedgeConfig]) -> list[dict[
     rows = []
     for cfg in configs:
         out = compiled.run_arrays(
-            group.scenario, cfg, model=group.model, arrays=group.arrays, ideals=group.ideals
+            group.scenario,
+            cfg,
+            model=group.model,
+            arrays=group.arrays,
+            ideals=group.ideals,
+            record=False,  # a sweep keeps totals only: no per-step records built
         )
         b = out.book
         unreal = b[:, k.B_POS] * (last - b[:, k.B_AVG])
