@@ -248,7 +248,8 @@ def test_state_locked_names_the_holder(
 def test_run_audit_scrubs_the_lighter_key(tmp_path: Path, name: str) -> None:
     from datetime import UTC, datetime
 
-    from xlp_adapters.cli._common import open_audit, secret_values
+    from xlp_adapters.cli._common import secret_values
+    from xlp_adapters.journal import open_audit
 
     key = "ab" * 40
     secrets = secret_values({"XLP_LIGHTER_PRIVATE_KEY": f"0x{key}"})

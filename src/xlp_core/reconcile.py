@@ -42,7 +42,7 @@ from xlp_core.config import HedgeConfig
 from xlp_core.decision import after_cancel
 from xlp_core.errors import AuditError, ExchangeError, StartupError, StateCorruptError
 from xlp_core.execution import RetryPolicy, pending_from_audit, resolve_unknowns
-from xlp_core.ids import highest_logged_serial, is_ours
+from xlp_core.ids import is_ours, serial_floor
 from xlp_core.models import Order
 from xlp_core.ports import AuditSink, Exchange, StateStore
 from xlp_core.state import HedgeState, SymbolState
@@ -316,7 +316,9 @@ def _with_logged_orders(state: HedgeState, audit: AuditSink, namespace: str) -> 
     neither let a later order reuse that id nor leave the order's outcome
     unknown forever.
     """
-    logged = highest_logged_serial(audit.events(), namespace)
+    # serial_floor reads the log once per sink and remembers it, so the
+    # first cycle (which asks the same question) does not read it again.
+    logged = serial_floor(namespace, audit.events, id(audit))
     tracked = {p.client_order_id for p in state.unknowns}
     pending = tuple(
         p

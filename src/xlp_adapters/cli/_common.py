@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -29,7 +29,6 @@ from xlp_core.errors import (
 
 if TYPE_CHECKING:
     from xlp_core.config import HedgeConfig, Source
-    from xlp_core.ports import AuditSink, StateStore
 
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 1
@@ -222,23 +221,6 @@ def _can_create_in(directory: Path) -> bool:
 
 
 # --- stores ---------------------------------------------------------------------
-
-
-def open_store(path: str) -> StateStore:
-    from xlp_adapters.stores import JsonFileStateStore, SqliteStateStore
-
-    if path.endswith(".json"):
-        return JsonFileStateStore(path)
-    return SqliteStateStore(path)
-
-
-def open_audit(path: str, secrets: Sequence[str] = ()) -> AuditSink:
-    """``secrets`` are scrubbed from every string the log stores, whatever its key."""
-    from xlp_adapters.audit import JsonlAuditSink, SqliteAuditSink
-
-    if path.endswith((".jsonl", ".log")):
-        return JsonlAuditSink(path, secrets=secrets)
-    return SqliteAuditSink(path, secrets=secrets)
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:

@@ -7,7 +7,14 @@ write-ahead record.
 
 from xlp_adapters.journal.file import FileJournal
 from xlp_adapters.journal.memory import MemoryJournal
-from xlp_adapters.journal.open import open_records
+from xlp_adapters.journal.open import open_audit, open_records, open_store
 from xlp_adapters.journal.sqlite import SqliteJournal
 
-__all__ = ["FileJournal", "MemoryJournal", "SqliteJournal", "open_records"]
+__all__ = [
+    "FileJournal",
+    "MemoryJournal",
+    "SqliteJournal",
+    "open_audit",
+    "open_records",
+    "open_store",
+]

@@ -27,9 +27,9 @@ def open_records(
 
         journal = SqliteJournal(state_path, secrets=secrets)
         return journal, journal
-    store = _open_store(state_path)
+    store = open_store(state_path)
     try:
-        return store, _open_audit(audit_path, secrets)
+        return store, open_audit(audit_path, secrets)
     except BaseException:
         store.close()
         raise
@@ -39,7 +39,8 @@ def _same(a: str, b: str) -> bool:
     return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
-def _open_store(path: str) -> StateStore:
+def open_store(path: str) -> StateStore:
+    """A ``.json`` path is the JSON-file store; anything else SQLite."""
     from xlp_adapters.stores import JsonFileStateStore, SqliteStateStore
 
     if path.endswith(".json"):
@@ -47,7 +48,11 @@ def _open_store(path: str) -> StateStore:
     return SqliteStateStore(path)
 
 
-def _open_audit(path: str, secrets: Sequence[str]) -> AuditSink:
+def open_audit(path: str, secrets: Sequence[str] = ()) -> AuditSink:
+    """A ``.jsonl``/``.log`` path is the JSONL log; anything else SQLite.
+
+    ``secrets`` are scrubbed from every string the log stores, whatever its key.
+    """
     from xlp_adapters.audit import JsonlAuditSink, SqliteAuditSink
 
     if path.endswith((".jsonl", ".log")):
