@@ -5,20 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import attrs
 import pytest
 
 from test_hedger import Clock, flaky
-from xlp_adapters.audit import MemoryAuditSink
+from xlp_adapters.audit import MemoryAuditSink, SqliteAuditSink
 from xlp_adapters.stores import MemoryStateStore
 from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
 from xlp_core.config import HedgeConfig
+from xlp_core.cycle import fresh_state
 from xlp_core.errors import StartupError
 from xlp_core.execution import NO_WAIT
-from xlp_core.ids import order_id
+from xlp_core.ids import order_id, serial_floor
 from xlp_core.models import OrderRequest, OrderType, Side
-from xlp_core.reconcile import CycleIndexedLog, last_audit_cycle, reconcile
+from xlp_core.reconcile import (
+    CycleIndexedLog,
+    OrderIndexedLog,
+    last_audit_cycle,
+    order_events,
+    reconcile,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CONFIG = HedgeConfig.from_mapping({"pools": {"JLP": 1000.0}, "namespace": "bot-a"})
@@ -150,3 +159,54 @@ async def test_start_up_resolves_orders_a_crash_left_unknown() -> None:
     assert rec.cancelled == {}
     assert rec.state.next_serial > 42
     assert [p.client_order_id for p in rec.state.unknowns] == [lost]  # looked up again later
+
+
+class CountingLog(MemoryAuditSink):
+    """A plain log that counts how often start-up reads it whole."""
+
+    reads = 0
+
+    def events(self) -> Iterator[AuditEvent]:
+        self.reads += 1
+        return super().events()
+
+
+async def test_start_up_reads_the_log_once_for_serials_and_unresolved_intents() -> None:
+    clock = Clock()
+    venue = flaky(clock)
+    venue.set_prices({"SOL": 100.0})
+    audit = CountingLog()
+    audit.append_many([intent(order_id("bot-a", 77), "SOL", Side.SELL, 1.0, 201.0)])
+    store = MemoryStateStore()
+    store.save(attrs.evolve(fresh_state(T0), next_serial=1))  # nothing rebuilt from the log
+    rec = await reconcile(
+        exchange=venue, store=store, audit=audit, config=CONFIG, clock=clock, policy=NO_WAIT
+    )
+    assert rec.state.next_serial == 78
+    assert [p.client_order_id for p in rec.state.unknowns] == [order_id("bot-a", 77)]
+    assert audit.reads == 2  # the highest cycle (a plain log has no index), then orders
+    assert serial_floor("bot-a", audit.events, id(audit)) == 77
+    assert audit.reads == 2  # the first cycle's question is answered without a read
+
+
+def test_the_sqlite_log_lists_only_order_records(tmp_path: Path) -> None:
+    sink = SqliteAuditSink(tmp_path / "audit.sqlite")
+    try:
+        cid = order_id("bot-a", 5)
+        sink.append_many(
+            [
+                AuditEvent(T0, A.CYCLE_START, 1),
+                intent(cid, "SOL", Side.SELL, 1.0, 200.0),
+                AuditEvent(T0, A.DECISIONS, 1, None, {"symbols": {}}),
+                AuditEvent(T0, A.ORDER_RESULT, 1, "SOL", {"client_order_id": cid}),
+                AuditEvent(T0, A.ORDER_RESOLVED, 2, "SOL", {"client_order_id": cid}),
+            ]
+        )
+        assert isinstance(sink, OrderIndexedLog)
+        kinds = [e.kind for e in order_events(sink)]
+        assert kinds == [A.ORDER_INTENT, A.ORDER_RESULT, A.ORDER_RESOLVED]
+        plain = MemoryAuditSink()
+        plain.append_many(list(sink.events()))
+        assert [e.kind for e in order_events(plain)] == kinds
+    finally:
+        sink.close()

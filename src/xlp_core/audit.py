@@ -35,6 +35,9 @@ ACTION_REFUSED: Final = "action_refused"
 CLOCK_JUMP: Final = "clock_jump"
 """The wall clock moved away from the monotonic decision time by ``jump_s`` seconds."""
 
+ORDER_KINDS: Final = (ORDER_INTENT, ORDER_RESULT, ORDER_RESOLVED)
+"""The records that say which ids were used and which outcomes are still open."""
+
 JSONValue = Any  # what json.dumps accepts; kept loose on purpose
 
 

@@ -110,6 +110,18 @@ def serial_floor(
     return issued_high_water(namespace, sink)
 
 
+def note_scanned(namespace: str, high: int, sink: int) -> int:
+    """Record a scan of ``sink``'s log made elsewhere (start-up); returns the floor.
+
+    Reconciliation reads the log once for both the highest serial and the
+    unresolved intents, and tells :func:`serial_floor` here so the first
+    cycle does not read it again.
+    """
+    note_issued(namespace, high, sink)
+    _SCANNED.add((namespace, sink))
+    return issued_high_water(namespace, sink)
+
+
 def highest_logged_serial(events: Iterable[AuditEvent], namespace: str) -> int:
     """The highest serial among ``order_intent`` records of ``namespace`` (0: none).
 

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -42,7 +42,7 @@ from xlp_core.config import HedgeConfig
 from xlp_core.decision import after_cancel
 from xlp_core.errors import AuditError, ExchangeError, StartupError, StateCorruptError
 from xlp_core.execution import RetryPolicy, pending_from_audit, resolve_unknowns
-from xlp_core.ids import is_ours, serial_floor
+from xlp_core.ids import is_ours, note_scanned, serial_of
 from xlp_core.models import Order
 from xlp_core.ports import AuditSink, Exchange, StateStore
 from xlp_core.state import HedgeState, SymbolState
@@ -68,6 +68,20 @@ class CycleIndexedLog(Protocol):
     """An audit log that knows its highest cycle without a full scan (SQLite sinks)."""
 
     def last_cycle(self) -> int: ...
+
+
+@runtime_checkable
+class OrderIndexedLog(Protocol):
+    """An audit log that can list just its order records (SQLite sinks, by kind)."""
+
+    def order_events(self) -> Iterable[AuditEvent]: ...
+
+
+def order_events(audit: AuditSink) -> Iterable[AuditEvent]:
+    """The log's order records, oldest first (an indexed log skips the rest unread)."""
+    if isinstance(audit, OrderIndexedLog):
+        return audit.order_events()
+    return (ev for ev in audit.events() if ev.kind in A.ORDER_KINDS)
 
 
 @attrs.frozen
@@ -316,15 +330,25 @@ def _with_logged_orders(state: HedgeState, audit: AuditSink, namespace: str) -> 
     neither let a later order reuse that id nor leave the order's outcome
     unknown forever.
     """
-    # serial_floor reads the log once per sink and remembers it, so the
-    # first cycle (which asks the same question) does not read it again.
-    logged = serial_floor(namespace, audit.events, id(audit))
+    # One pass over the log's order records answers both questions; the
+    # first cycle then asks serial_floor, which remembers this answer.
+    high = 0
+
+    def serials(events: Iterable[AuditEvent]) -> Iterator[AuditEvent]:
+        nonlocal high
+        for ev in events:
+            cid = ev.data.get("client_order_id")
+            if ev.kind == A.ORDER_INTENT and isinstance(cid, int) and is_ours(cid, namespace):
+                high = max(high, serial_of(cid))
+            yield ev
+
     tracked = {p.client_order_id for p in state.unknowns}
     pending = tuple(
         p
-        for p in pending_from_audit(audit.events())
+        for p in pending_from_audit(serials(order_events(audit)))
         if p.client_order_id not in tracked and is_ours(p.client_order_id, namespace)
     )
+    logged = note_scanned(namespace, high, id(audit))
     return attrs.evolve(
         state,
         next_serial=max(state.next_serial, logged + 1 if logged else 0),

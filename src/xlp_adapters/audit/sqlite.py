@@ -17,7 +17,7 @@ from xlp_adapters._json import loads_strict
 from xlp_adapters.audit.jsonl import data_to_json, redacted
 from xlp_adapters.audit.redact import normalise_secrets
 from xlp_adapters.stores.sqlite import AUDIT_APPLICATION_ID, open_database
-from xlp_core.audit import AuditEvent
+from xlp_core.audit import ORDER_KINDS, AuditEvent
 from xlp_core.errors import AuditError
 from xlp_core.ports import AuditSink
 
@@ -184,6 +184,15 @@ class SqliteAuditSink(Closing, AuditSink):
     @override
     def events(self) -> Iterator[AuditEvent]:
         return self.query()
+
+    def order_events(self) -> Iterator[AuditEvent]:
+        """Only the order records, oldest first: start-up needs these, not the decisions."""
+        marks = ", ".join("?" * len(ORDER_KINDS))
+        sql = (
+            "SELECT seq, at, kind, cycle, symbol, data FROM events"  # noqa: S608
+            f" WHERE seq > ? AND kind IN ({marks}) ORDER BY seq LIMIT {_PAGE}"
+        )
+        return self._pages(sql, list(ORDER_KINDS))
 
     def last_cycle(self) -> int:
         """Highest cycle logged, 0 if none (reconciliation needs it at start-up, cheaply)."""

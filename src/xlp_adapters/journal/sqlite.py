@@ -143,6 +143,9 @@ class SqliteJournal(Closing, Journal):
     def load_cycle(self, cycle: int) -> HedgeState | None:
         return self.store.load_cycle(cycle)
 
+    def order_events(self) -> Iterator[AuditEvent]:
+        return self.audit.order_events()
+
     def last_cycle(self) -> int:
         return self.audit.last_cycle()
 
