@@ -9,13 +9,17 @@ One linear async function, read top to bottom:
    compact ``decisions`` event per cycle);
 4. validate every action (symbol, side, finite size and price, caps); a
    refused action is audited and reported, never sent;
-5. cancel for every symbol that needs it with one ``cancel_orders`` and one
-   confirming ``open_orders`` read;
-6. write ahead all order intents (each with its durable serial) with one
-   ``append_many``: if that fails, nothing is sent;
-7. send all orders with one ``place_orders``, then follow up per order in
-   rounds (429 → same id again; ambiguous or duplicate → look up with
-   ``get_orders``, never resend blindly);
+5. allocate the order ids and write ahead the cancel intents and all order
+   intents (each with its durable serial) with one ``append_many``: if that
+   fails, nothing is sent;
+6. one ``Exchange.replace_orders`` call: every market to be replaced is
+   cancelled before any of its new orders can execute, and an order whose
+   market's cancel did not apply is never sent (on Lighter: one round of
+   nonce-ordered ``sendTxBatch``; a place-only cycle calls ``place_orders``);
+7. follow up per order in rounds (429 → same id again; ambiguous or
+   duplicate → look up with ``get_orders``, never resend blindly; an order
+   held back by its cancel is never sent later) and retry a cancel that did
+   not apply with a confirming read;
 8. one durable write for the rest of the cycle's events and the new state
    (``Journal.commit`` when store and audit are one journal).
 
@@ -74,15 +78,18 @@ from xlp_core.errors import (
     XlpError,
 )
 from xlp_core.execution import (
+    ReplaceResult,
     RetryPolicy,
     SubmitOutcome,
+    SubmitResult,
     append_events,
     apply_lookups,
-    cancel_batch,
-    cancel_events,
+    cancel_intents,
+    cancel_results,
     intent_event,
     pending_of,
     place_batch,
+    replace_batch,
     result_event,
 )
 from xlp_core.hedge import ideal_hedges
@@ -363,41 +370,21 @@ async def run_hedge_cycle(
     for plan in plans:
         _validate(plan, config, budget, emit)
 
-    # --- 5. cancels: one call and one confirming read for every symbol ----
+    # --- 5. allocate ids; write ahead the cancels and orders ----------------
     cancel_symbols = [p.symbol for p in plans if p.cancel]
-    cancelled = (
-        await cancel_batch(
-            exchange, cancel_symbols, policy=policy, sleep=sleep, monotonic=monotonic
-        )
-        if cancel_symbols
-        else {}
-    )
-    events.extend(cancel_events(cancelled, cycle=cycle, at=wall))
-
-    # --- 6. allocate ids and write ahead ---------------------------------
+    for plan in plans:
+        _apply_non_orders(plan, None, now, emit)  # alerts, in the decision's order
     high = serial_floor(namespace, audit.events, id(audit)) if requests_wanted(plans) else 0
     serial = max(state.next_serial or first_serial(wall), high + 1)
     requests: list[OrderRequest] = []
     sent_for: list[tuple[_Plan, int, Action]] = []
     for plan in plans:
-        _apply_non_orders(plan, cancelled.get(plan.symbol), now, emit)
-        res = cancelled.get(plan.symbol)
         for index, action in plan.orders:
-            if res is not None and not res.confirmed:
-                emit(
-                    A.ERROR,
-                    plan.symbol,
-                    error="order not sent: previous cancel not confirmed",
-                    stage="execute",
-                )
-                plan.reports[index] = ActionReport(
-                    action, "skipped", error="previous cancel not confirmed"
-                )
-                continue
             cid = order_id(namespace, serial)
             serial = next_serial(serial)
             requests.append(_request(action, cid, config, now))
             sent_for.append((plan, index, action))
+    events.extend(cancel_intents(cancel_symbols, cycle=cycle, at=wall))
     if requests:
         intents = [
             intent_event(r, cycle=cycle, at=wall, reason=a.reason)
@@ -408,27 +395,44 @@ async def run_hedge_cycle(
         for r in requests:
             note_issued(namespace, serial_of(r.client_order_id), id(audit))
 
-    # --- 7. send all orders ------------------------------------------------
-    unknowns = list(state.unknowns)
-    if requests:
-        results = await place_batch(
-            exchange, requests, policy=policy, sleep=sleep, monotonic=monotonic
+    # --- 6. one replace: cancel-alls first, then the orders ------------------
+    replaced = (
+        await replace_batch(
+            exchange, cancel_symbols, requests, policy=policy, sleep=sleep, monotonic=monotonic
         )
-        for result, (plan, index, action) in zip(results, sent_for, strict=True):
-            events.append(result_event(result, cycle=cycle, at=wall))
-            outcome = _OUTCOMES[result.outcome]
-            cid = result.request.client_order_id
-            if action.kind is ActionKind.PLACE_LIMIT:
-                plan.state = after_limit(
-                    plan.state, action, client_order_id=cid, outcome=outcome, now=now
-                )
-            else:
-                plan.state = after_market(plan.state, action, outcome=outcome, now=now)
-            if outcome is ExecOutcome.UNKNOWN:
-                unknowns.append(pending_of(result.request, zone=action.zone, at=now))
-            plan.reports[index] = ActionReport(
-                action, str(outcome), cid, result.order, result.error
+        if cancel_symbols
+        else ReplaceResult({}, await _place_only(exchange, requests, policy, sleep, monotonic))
+    )
+    events.extend(cancel_results(replaced.cancels, cycle=cycle, at=wall))
+    for plan in plans:
+        _apply_non_orders(plan, replaced.cancels.get(plan.symbol), now, emit)
+
+    # --- 7. fold the order results in -----------------------------------------
+    unknowns = list(state.unknowns)
+    for result, (plan, index, action) in zip(replaced.orders, sent_for, strict=True):
+        events.append(result_event(result, cycle=cycle, at=wall))
+        if plan.symbol in replaced.held and not result.sent:
+            emit(
+                A.ERROR,
+                plan.symbol,
+                error="order not sent: previous cancel not confirmed",
+                stage="execute",
             )
+            plan.reports[index] = ActionReport(
+                action, "skipped", error="previous cancel not confirmed"
+            )
+            continue
+        outcome = _OUTCOMES[result.outcome]
+        cid = result.request.client_order_id
+        if action.kind is ActionKind.PLACE_LIMIT:
+            plan.state = after_limit(
+                plan.state, action, client_order_id=cid, outcome=outcome, now=now
+            )
+        else:
+            plan.state = after_market(plan.state, action, outcome=outcome, now=now)
+        if outcome is ExecOutcome.UNKNOWN:
+            unknowns.append(pending_of(result.request, zone=action.zone, at=now))
+        plan.reports[index] = ActionReport(action, str(outcome), cid, result.order, result.error)
 
     # --- 8. one durable write: the cycle's events and the new state -------
     for plan in plans:
@@ -477,6 +481,19 @@ async def run_hedge_cycle(
 
 async def _none() -> None:
     return None
+
+
+async def _place_only(
+    exchange: Exchange,
+    requests: Sequence[OrderRequest],
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]],
+    monotonic: Callable[[], float],
+) -> list[SubmitResult]:
+    """Nothing to cancel: a replace is a plain ``place_orders`` (or nothing at all)."""
+    if not requests:
+        return []
+    return await place_batch(exchange, requests, policy=policy, sleep=sleep, monotonic=monotonic)
 
 
 def _kept(old: SymbolState | None, new: SymbolState) -> SymbolState:

@@ -26,7 +26,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -45,7 +45,7 @@ from xlp_core.errors import (
 )
 from xlp_core.ids import serial_of
 from xlp_core.models import Order, OrderRequest, OrderStatus
-from xlp_core.ports import AuditSink, Exchange
+from xlp_core.ports import AuditSink, CancelOutcome, Exchange, PlaceOutcome
 from xlp_core.state import HedgeState, PendingOrder, SymbolState
 
 log = logging.getLogger("xlp_core.execution")
@@ -216,13 +216,17 @@ async def _place(
         outcomes = await exchange.place_orders(requests)
     except (ExchangeError, TimeoutError, OSError) as exc:
         return [exc] * len(requests)
-    if len(outcomes) != len(requests):
-        err = ExchangeError(f"venue gave {len(outcomes)} outcomes for {len(requests)} orders")
-        return [err] * len(requests)
-    out: list[Order | BaseException] = []
-    for o in outcomes:
-        out.append(o.order if o.order is not None else (o.error or ExchangeError("no outcome")))
-    return out
+    return _unpack(outcomes, len(requests))
+
+
+def _unpack(outcomes: Sequence[PlaceOutcome], n: int) -> list[Order | BaseException]:
+    if len(outcomes) != n:
+        err = ExchangeError(f"venue gave {len(outcomes)} outcomes for {n} orders")
+        return [err] * n
+    return [
+        o.order if o.order is not None else (o.error or ExchangeError("no outcome"))
+        for o in outcomes
+    ]
 
 
 async def _lookup(exchange: Exchange, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
@@ -241,12 +245,17 @@ async def place_batch(
     sleep: Sleep = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
+    first: Sequence[Order | BaseException] | None = None,
+    hold: Collection[int] = (),
 ) -> list[SubmitResult]:
     """Send already written-ahead orders in rounds; one result per request, in order.
 
     Each round makes at most one ``place_orders`` call (first sends and 429
     re-sends with the same ids) and one ``get_orders`` call (ambiguous and
-    duplicate outcomes). Nothing is ever re-sent under a new id.
+    duplicate outcomes). Nothing is ever re-sent under a new id. ``first``
+    is the first round's outcomes when another call (``replace_orders``)
+    already sent the orders; the orders at ``hold`` indexes are never sent
+    again (their market's cancel did not apply): only looked up.
     """
     deadline = monotonic() + policy.total_timeout
     results: dict[int, SubmitResult] = {}
@@ -263,9 +272,15 @@ async def place_batch(
         if to_send:
             for i in to_send:
                 attempts[i] += 1
-            sent = await _place(exchange, [requests[i] for i in to_send])
+            if first is not None:
+                sent, first = list(first), None
+            else:
+                sent = await _place(exchange, [requests[i] for i in to_send])
             for i, got in zip(to_send, sent, strict=True):
                 req = requests[i]
+                held_back = isinstance(got, RateLimitedError | OrderRejectedError)
+                if i in hold and held_back and not isinstance(got, DuplicateOrderError):
+                    got = OrderRejectedError(f"{req.symbol}: not sent: cancel not applied")
                 if isinstance(got, Order):
                     results[i] = SubmitResult(req, outcome_of(got), got, None, attempts[i])
                 elif isinstance(got, DuplicateOrderError):
@@ -279,10 +294,10 @@ async def place_batch(
                     )
                 elif isinstance(got, OrderRejectedError):
                     results[i] = SubmitResult(
-                        req, SubmitOutcome.REJECTED, None, _err(got), attempts[i]
+                        req, SubmitOutcome.REJECTED, None, _err(got), attempts[i], i not in hold
                     )
                 elif isinstance(got, RateLimitedError):
-                    if attempts[i] >= policy.attempts or monotonic() >= deadline:
+                    if i in hold or attempts[i] >= policy.attempts or monotonic() >= deadline:
                         results[i] = SubmitResult(
                             req, SubmitOutcome.REJECTED, None, _err(got), attempts[i], False
                         )
@@ -309,7 +324,7 @@ async def place_batch(
                 elif polls[i] < policy.attempts and monotonic() < deadline:
                     still.append(i)
                     wait = max(wait, policy.delay(polls[i], rng))
-                elif policy.resend_same_id_when_absent and i not in resent | duplicate:
+                elif policy.resend_same_id_when_absent and i not in resent | duplicate | set(hold):
                     resent.add(i)
                     polls[i] = 0
                     to_send.append(i)
@@ -377,18 +392,101 @@ def cancel_events(
     results: Mapping[str, CancelResult], *, cycle: int, at: datetime
 ) -> list[AuditEvent]:
     out: list[AuditEvent] = []
-    for symbol, res in results.items():
-        out.append(AuditEvent(at, A.CANCEL_INTENT, cycle, symbol, {}))
-        out.append(
-            AuditEvent(
-                at,
-                A.CANCEL_RESULT,
-                cycle,
-                symbol,
-                {"confirmed": res.confirmed, "cancelled": res.cancelled, "error": res.error},
-            )
-        )
+    for symbol in results:
+        out.extend(cancel_intents([symbol], cycle=cycle, at=at))
+        out.extend(cancel_results({symbol: results[symbol]}, cycle=cycle, at=at))
     return out
+
+
+def cancel_intents(symbols: Sequence[str], *, cycle: int, at: datetime) -> list[AuditEvent]:
+    return [AuditEvent(at, A.CANCEL_INTENT, cycle, s, {}) for s in symbols]
+
+
+def cancel_results(
+    results: Mapping[str, CancelResult], *, cycle: int, at: datetime
+) -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            at,
+            A.CANCEL_RESULT,
+            cycle,
+            symbol,
+            {"confirmed": res.confirmed, "cancelled": res.cancelled, "error": res.error},
+        )
+        for symbol, res in results.items()
+    ]
+
+
+@attrs.frozen
+class ReplaceResult:
+    """A replace's cancel results (per symbol), order results (in order), and the
+    symbols whose orders were held back because their cancel did not apply."""
+
+    cancels: Mapping[str, CancelResult]
+    orders: Sequence[SubmitResult]
+    held: frozenset[str] = frozenset()
+
+
+async def replace_batch(
+    exchange: Exchange,
+    cancel_symbols: Sequence[str],
+    requests: Sequence[OrderRequest],
+    *,
+    policy: RetryPolicy,
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+) -> ReplaceResult:
+    """Cancel and place (already written-ahead orders) with one ``replace_orders`` call.
+
+    The orders' outcomes then follow :func:`place_batch`'s rounds, except
+    that an order whose market's cancel did not apply is never sent again
+    (only looked up when its outcome is ambiguous). A cancel that did not
+    apply is retried with :func:`cancel_batch` (cancel and confirming read),
+    so a cycle that only cancels still cancels.
+    """
+    symbols = list(dict.fromkeys(cancel_symbols))
+    first: list[Order | BaseException]
+    try:
+        out = await exchange.replace_orders(symbols, requests)
+    except (ExchangeError, TimeoutError, OSError) as exc:
+        fail = exc if isinstance(exc, ExchangeError) else ExchangeError(_err(exc))
+        cancels = {s: CancelOutcome(s, error=fail) for s in symbols}
+        first = [exc] * len(requests)
+    else:
+        missing = ExchangeError("venue gave no cancel outcome")
+        cancels = {s: out.cancels.get(s) or CancelOutcome(s, error=missing) for s in symbols}
+        first = _unpack(out.places, len(requests))
+    done = {
+        s: CancelResult(s, c.applied, c.cancelled, None if c.error is None else _err(c.error))
+        for s, c in cancels.items()
+    }
+    failed = [s for s in symbols if not done[s].confirmed]
+    hold = {i for i, r in enumerate(requests) if r.symbol in failed}
+    results = (
+        await place_batch(
+            exchange,
+            requests,
+            policy=policy,
+            sleep=sleep,
+            monotonic=monotonic,
+            rng=rng,
+            first=first,
+            hold=hold,
+        )
+        if requests
+        else []
+    )
+    if failed:
+        log.warning("cancel not applied for %s; retrying the cancel", ", ".join(failed))
+        retried = await cancel_batch(
+            exchange, failed, policy=policy, sleep=sleep, monotonic=monotonic, rng=rng
+        )
+        for s, res in retried.items():
+            before = done[s]
+            error = res.error if not res.confirmed else None
+            done[s] = CancelResult(s, res.confirmed, before.cancelled + res.cancelled, error)
+    return ReplaceResult(done, results, frozenset(failed))
 
 
 async def cancel_symbol_orders(

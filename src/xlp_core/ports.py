@@ -9,6 +9,7 @@ must not be sent until ``AuditSink.append`` has returned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -16,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from xlp_core.audit import AuditEvent
-from xlp_core.errors import ExchangeError
+from xlp_core.errors import ExchangeError, OrderRejectedError
 from xlp_core.models import MarketRules, Order, OrderRequest, PoolSnapshot
 from xlp_core.state import HedgeState
 
@@ -33,6 +34,40 @@ class PlaceOutcome:
     request: OrderRequest
     order: Order | None = None
     error: ExchangeError | None = None
+
+
+@attrs.frozen
+class CancelOutcome:
+    """One market's cancel-all inside a replace: applied (with a count) or an error.
+
+    ``error`` set means the cancel is not known to have run: the replace
+    sent no order for that symbol (or, where an order travelled in the same
+    all-or-nothing unit, that order's outcome is just as ambiguous).
+    """
+
+    symbol: str
+    cancelled: int = 0
+    error: ExchangeError | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.error is None
+
+
+@attrs.frozen
+class ReplaceOutcome:
+    """What :meth:`Exchange.replace_orders` did: one cancel per symbol, one place per request."""
+
+    cancels: Mapping[str, CancelOutcome]
+    places: tuple[PlaceOutcome, ...]
+
+
+def cancel_not_applied(request: OrderRequest) -> PlaceOutcome:
+    """The refused outcome of an order held back because its market's cancel did not apply."""
+    return PlaceOutcome(
+        request,
+        error=OrderRejectedError(f"{request.symbol}: not sent: cancel before it not applied"),
+    )
 
 
 @runtime_checkable
@@ -104,6 +139,22 @@ class Exchange(Protocol):
         """
         ...
 
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        """Cancel every open order of ours on ``cancel_symbols``, then place ``requests``.
+
+        Contract: every open order on a cancel symbol's market is cancelled
+        before any request for that symbol can execute, and a request whose
+        symbol's cancel was not applied is never sent (its outcome is
+        :func:`cancel_not_applied`'s refusal), so a replace never leaves two
+        live orders of ours on one market. Requests for other symbols are
+        plain places. One ``CancelOutcome`` per cancel symbol and one
+        ``PlaceOutcome`` per request, in order. A failure of the whole call
+        raises like ``place_orders`` (ambiguous for every part).
+        """
+        ...
+
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
         """Schedule a venue-side cancel of all our orders at ``at`` (``None`` disarms).
 
@@ -124,9 +175,13 @@ class ExchangeDefaults:
     """Base for adapters: the batched calls built from the single ones.
 
     Subclass it (as well as satisfying :class:`Exchange`) to get correct,
-    if unbatched, ``place_orders`` / ``cancel_orders`` / ``get_orders``, no
-    dead-man switch and unit request weights.
+    if unbatched, ``place_orders`` / ``cancel_orders`` / ``get_orders``, a
+    ``replace_orders`` made of those three steps, no dead-man switch and unit
+    request weights.
     """
+
+    async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
+        raise NotImplementedError
 
     async def place_order(self, request: OrderRequest) -> Order:
         raise NotImplementedError
@@ -154,6 +209,34 @@ class ExchangeDefaults:
     async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
         found = await asyncio.gather(*(self.get_order(s, cid) for s, cid in keys))
         return {cid: o for (_, cid), o in zip(keys, found, strict=True) if o is not None}
+
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        """``cancel_orders``, a confirming ``open_orders`` read, then ``place_orders``
+        for the requests whose symbol has nothing left open (three round trips)."""
+        symbols = list(dict.fromkeys(cancel_symbols))
+        cancels = {s: CancelOutcome(s) for s in symbols}
+        if symbols:
+            cancels = await self._cancel_confirmed(symbols)
+        held = {s for s, c in cancels.items() if not c.applied}
+        send = [r for r in requests if r.symbol not in held]
+        sent = iter(await self.place_orders(send) if send else ())
+        places = tuple(cancel_not_applied(r) if r.symbol in held else next(sent) for r in requests)
+        return ReplaceOutcome(cancels=cancels, places=places)
+
+    async def _cancel_confirmed(self, symbols: Sequence[str]) -> dict[str, CancelOutcome]:
+        counts: Mapping[str, int] = {}
+        with contextlib.suppress(ExchangeError):  # maybe applied anyway: the read tells
+            counts = await self.cancel_orders(symbols)
+        try:
+            still = {o.symbol for o in await self.open_orders(symbols)}
+        except ExchangeError as exc:
+            return {s: CancelOutcome(s, counts.get(s, 0), exc) for s in symbols}
+        left = ExchangeError("order(s) still open after the cancel")
+        return {
+            s: CancelOutcome(s, counts.get(s, 0), left if s in still else None) for s in symbols
+        }
 
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
         return False

@@ -55,7 +55,14 @@ from xlp_core.models import (
     check_finite,
     check_price,
 )
-from xlp_core.ports import Exchange, ExchangeDefaults, PlaceOutcome
+from xlp_core.ports import (
+    CancelOutcome,
+    Exchange,
+    ExchangeDefaults,
+    PlaceOutcome,
+    ReplaceOutcome,
+    cancel_not_applied,
+)
 
 DEFAULT_MARKETS: Mapping[str, MarketRules] = {
     "SOL": MarketRules("SOL", size_increment=0.001, price_increment=0.001, min_notional=10.0),
@@ -67,7 +74,9 @@ DEFAULT_MARKETS: Mapping[str, MarketRules] = {
 
 log = logging.getLogger("xlp_adapters.paper")
 
-_WEIGHTS: Mapping[str, int] = {"place_orders": 1, "cancel_orders": 1, "get_orders": 1}
+_WEIGHTS: Mapping[str, int] = {
+    "place_orders": 1, "cancel_orders": 1, "get_orders": 1, "replace_orders": 1,
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -399,6 +408,55 @@ class PaperExchange(ExchangeDefaults, Exchange):
         done = {s: self._cancel_symbol(s) for s in symbols}
         raise_after(fault, "cancel_orders")
         return done
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        """One request, applied atomically in order: the cancels, then the orders.
+
+        The cancel part rolls faults as ``cancel_orders`` and the order part
+        as ``place_orders``: a cancel refused before it ran holds back every
+        order of its symbols (refused, never placed); a hidden-effect fault
+        applies everything and then fails the whole call (ambiguous).
+        """
+        self.calls["replace_orders"] += 1
+        if self.latency > 0:
+            await self._sleep(self.latency)
+        self._tick()
+        symbols = list(dict.fromkeys(cancel_symbols))
+        draw = self.faults.draw if self.faults is not None else (lambda _m: None)
+        cancel_fault = draw("cancel_orders") if symbols else None
+        place_fault = draw("place_orders") if requests else None
+        try:
+            raise_before(cancel_fault, "cancel_orders")
+        except ExchangeError as exc:
+            cancels = {s: CancelOutcome(s, error=exc) for s in symbols}
+        else:
+            cancels = {s: CancelOutcome(s, self._cancel_symbol(s)) for s in symbols}
+        held = {s for s, c in cancels.items() if not c.applied}
+        try:
+            raise_before(place_fault, "place_orders")
+            whole: ExchangeError | None = None
+        except ExchangeError as exc:
+            whole = exc
+        places: list[PlaceOutcome] = []
+        for request in requests:
+            if request.symbol in held:
+                places.append(cancel_not_applied(request))
+            elif whole is not None:
+                places.append(PlaceOutcome(request, error=whole))
+            elif place_fault is Fault.REJECT:
+                error = OrderRejectedError(f"{request.symbol}: paper: injected rejection")
+                places.append(PlaceOutcome(request, error=error))
+            else:
+                try:
+                    places.append(PlaceOutcome(request, order=self._place(request)))
+                except ExchangeError as exc:
+                    places.append(PlaceOutcome(request, error=exc))
+        raise_after(cancel_fault, "cancel_orders")
+        raise_after(place_fault, "place_orders")
+        return ReplaceOutcome(cancels=cancels, places=tuple(places))
 
     @override
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:

@@ -22,7 +22,7 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
 from xlp_core.safety.forward import ForwardingExchange
 
 T = TypeVar("T")
@@ -178,6 +178,14 @@ class CircuitBreakerExchange(ForwardingExchange):
     @override
     async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
         return await self._call("get_orders", lambda: self.inner.get_orders(keys))
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        return await self._call(
+            "replace_orders", lambda: self.inner.replace_orders(cancel_symbols, requests)
+        )
 
     @override
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing_extensions import override
 
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, ExchangeDefaults, PlaceOutcome
+from xlp_core.ports import Exchange, ExchangeDefaults, PlaceOutcome, ReplaceOutcome
 
 
 class ForwardingExchange(ExchangeDefaults, Exchange):
@@ -74,6 +74,12 @@ class ForwardingExchange(ExchangeDefaults, Exchange):
     @override
     async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
         return await self.inner.get_orders(keys)
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        return await self.inner.replace_orders(cancel_symbols, requests)
 
     @override
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:

@@ -16,7 +16,7 @@ from xlp_core.errors import (
     RateLimitedError,
 )
 from xlp_core.models import Order, OrderRequest
-from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
 from xlp_core.safety.forward import ForwardingExchange
 
 log = logging.getLogger("xlp_core.safety.notional")
@@ -137,6 +137,35 @@ class NotionalGuardExchange(ForwardingExchange):
                     self._release(outcome.request, outcome.error)
         replies = iter(sent)
         return [refused[i] if i in refused else next(replies) for i in range(len(requests))]
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        """Charged like ``place_orders``; a refused order never blocks the cancels."""
+        fresh = await self._prices_for(requests)
+        refused: dict[int, PlaceOutcome] = {}
+        send: list[OrderRequest] = []
+        for i, request in enumerate(requests):
+            try:
+                self._charge(request, self._price(request, fresh))
+            except NotionalLimitError as exc:
+                self._refuse(request, exc)
+                refused[i] = PlaceOutcome(request, error=exc)
+            else:
+                send.append(request)
+        try:
+            out = await self.inner.replace_orders(cancel_symbols, send)
+        except RateLimitedError as exc:
+            for request in send:
+                self._release(request, exc)
+            raise
+        for outcome in out.places:
+            if outcome.error is not None:
+                self._release(outcome.request, outcome.error)
+        replies = iter(out.places)
+        places = tuple(refused[i] if i in refused else next(replies) for i in range(len(requests)))
+        return ReplaceOutcome(cancels=out.cancels, places=places)
 
     @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:

@@ -10,7 +10,7 @@ from typing_extensions import override
 
 from xlp_core.errors import InvalidPriceError
 from xlp_core.models import Order, OrderRequest
-from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
 from xlp_core.safety.forward import ForwardingExchange
 
 
@@ -72,3 +72,11 @@ class PriceCachedExchange(ForwardingExchange):
         for request in requests:
             self.invalidate(request.symbol)
         return await self.inner.place_orders(requests)
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        for request in requests:
+            self.invalidate(request.symbol)
+        return await self.inner.replace_orders(cancel_symbols, requests)

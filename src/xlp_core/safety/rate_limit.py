@@ -20,7 +20,7 @@ from typing_extensions import override
 
 from xlp_core.errors import ConfigError, RateLimitedError
 from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, PlaceOutcome
+from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
 from xlp_core.safety.forward import ForwardingExchange
 
 log = logging.getLogger("xlp_core.safety.rate_limit")
@@ -145,8 +145,15 @@ class RateLimitedExchange(ForwardingExchange):
             weight = self.weights.get(method, 1)
         return min(float(weight), self.window.limit)
 
-    async def _call(self, method: str, aw: Callable[[], Awaitable[T]], items: int = 1) -> T:
-        weight = self.weight_of(method, items)
+    async def _call(
+        self,
+        method: str,
+        aw: Callable[[], Awaitable[T]],
+        items: int = 1,
+        *,
+        weight: float | None = None,
+    ) -> T:
+        weight = self.weight_of(method, items) if weight is None else weight
         wait = 0.0
         if weight > 0:
             self.window, wait = self.window.take(self._clock(), weight)
@@ -218,6 +225,29 @@ class RateLimitedExchange(ForwardingExchange):
         if not keys:
             return {}
         return await self._call("get_orders", lambda: self.inner.get_orders(keys), len(keys))
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        if not cancel_symbols and not requests:
+            return ReplaceOutcome(cancels={}, places=())
+        weight = self.replace_weight(len(cancel_symbols), len(requests))
+        return await self._call(
+            "replace_orders",
+            lambda: self.inner.replace_orders(cancel_symbols, requests),
+            weight=weight,
+        )
+
+    def replace_weight(self, cancels: int, orders: int) -> float:
+        """A declared ``replace_orders`` costs its weight; else what ExchangeDefaults'
+        three steps send (cancels, one confirming read, places)."""
+        if "replace_orders" in self.declared:
+            return self.weight_of("replace_orders")
+        weight = self.weight_of("cancel_orders", cancels) if cancels else 0.0
+        weight += self.weight_of("open_orders") if cancels else 0.0
+        weight += self.weight_of("place_orders", orders) if orders else 0.0
+        return min(weight, self.window.limit)
 
     @override
     async def arm_dead_man_switch(self, at: datetime | None) -> bool:
