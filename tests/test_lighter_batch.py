@@ -135,6 +135,9 @@ async def test_request_weights_match_requests_sent() -> None:
             "cancel_order": lambda: ex.cancel_order("SOL", 5000),
             "cancel_all_orders": lambda: ex.cancel_all_orders("ETH"),
             "cancel_orders": lambda: ex.cancel_orders(SYMBOLS),
+            "replace_orders": lambda: ex.replace_orders(
+                SYMBOLS, [ask(5200 + i, SYMBOLS[i % 5]) for i in range(15)]
+            ),
             "arm_dead_man_switch": lambda: ex.arm_dead_man_switch(None),
         }
         for method, call in calls.items():

@@ -443,7 +443,8 @@ async def replace_batch(
     that an order whose market's cancel did not apply is never sent again
     (only looked up when its outcome is ambiguous). A cancel that did not
     apply is retried with :func:`cancel_batch` (cancel and confirming read),
-    so a cycle that only cancels still cancels.
+    so a cycle that only cancels still cancels, unless an order of that
+    market may have been sent with it.
     """
     symbols = list(dict.fromkeys(cancel_symbols))
     first: list[Order | BaseException]
@@ -477,10 +478,14 @@ async def replace_batch(
         if requests
         else []
     )
-    if failed:
-        log.warning("cancel not applied for %s; retrying the cancel", ", ".join(failed))
+    # A market whose new order may be live is left to the next cycle's read
+    # (two orders -> the strategy cancels): a cancel-all now would cancel it too.
+    maybe_live = {r.request.symbol for r in results if r.sent and r.request.symbol in failed}
+    retry = [s for s in failed if s not in maybe_live]
+    if retry:
+        log.warning("cancel not applied for %s; retrying the cancel", ", ".join(retry))
         retried = await cancel_batch(
-            exchange, failed, policy=policy, sleep=sleep, monotonic=monotonic, rng=rng
+            exchange, retry, policy=policy, sleep=sleep, monotonic=monotonic, rng=rng
         )
         for s, res in retried.items():
             before = done[s]

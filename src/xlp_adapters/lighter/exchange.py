@@ -63,7 +63,13 @@ from xlp_core.errors import (
     TransientExchangeError,
 )
 from xlp_core.models import MarketRules, Order, OrderRequest, OrderStatus, OrderType, Side
-from xlp_core.ports import ExchangeDefaults, PlaceOutcome
+from xlp_core.ports import (
+    CancelOutcome,
+    ExchangeDefaults,
+    PlaceOutcome,
+    ReplaceOutcome,
+    cancel_not_applied,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("xlp_adapters.lighter")
@@ -251,15 +257,15 @@ class LighterExchange(ExchangeDefaults):
     def request_weights(self) -> Mapping[str, int]:
         """HTTP requests per call in steady state (markets fresh, nonce known).
 
-        Batched calls count per request: ``place_orders`` and ``cancel_orders``
-        1 per ``batch_size`` (50) orders or symbols, ``get_orders`` 1 per 20
+        Batched calls count per request: ``place_orders``, ``cancel_orders``
+        and ``replace_orders`` 1 per ``batch_size`` (50) transactions, ``get_orders`` 1 per 20
         ids; a nonce is re-fetched (one more request) only after a failed send.
         """
         return {
             "markets": 1, "prices": 1, "positions": 1, "open_orders": 1,
             "get_order": 1, "get_orders": 1, "place_order": 1, "place_orders": 1,
             "cancel_order": 2, "cancel_all_orders": 1, "cancel_orders": 1,
-            "arm_dead_man_switch": 1,
+            "replace_orders": 1, "arm_dead_man_switch": 1,
         }  # fmt: skip
 
     # --- reads -------------------------------------------------------------------
@@ -519,7 +525,11 @@ class LighterExchange(ExchangeDefaults):
         return None
 
     async def _send_batches(
-        self, whats: Sequence[str], parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]]
+        self,
+        whats: Sequence[str],
+        parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]],
+        *,
+        resend: bool = True,
     ) -> list[Exception | None]:
         """Several batches in one round trip (caller holds the nonce lock); one error per batch.
 
@@ -528,7 +538,8 @@ class LighterExchange(ExchangeDefaults):
         venue takes nonces strictly in order, so a batch that arrives before
         its predecessor, or follows one refused part-way, is refused with
         "invalid nonce" without running: each such batch is re-signed with a
-        fresh nonce and sent again on its own, in order.
+        fresh nonce and sent again on its own, in order (unless ``resend`` is
+        false: then the caller decides what may go again).
         """
         if len(parts) == 1:
             return [await self._attempt(whats[0], parts[0])]
@@ -552,7 +563,7 @@ class LighterExchange(ExchangeDefaults):
             return errors
         self._nonce = None
         for i, err in enumerate(errors):
-            if isinstance(err, _Refused) and err.code == INVALID_NONCE:
+            if resend and isinstance(err, _Refused) and err.code == INVALID_NONCE:
                 log.warning("%s: invalid nonce in a concurrent batch; sending it again", whats[i])
                 errors[i] = await self._attempt(whats[i], parts[i])
         return errors
@@ -789,6 +800,161 @@ class LighterExchange(ExchangeDefaults):
                     raise err
         return {s: self._open_counts.pop(s, 0) if s in targets else 0 for s in symbols}
 
+    # --- replace: cancel-alls and orders in one nonce-ordered round ---------------
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        """One cancel-all per market, then the orders, in nonce order, in one round.
+
+        The transactions are laid out cancel-alls first, then the orders, cut
+        into ``sendTxBatch`` batches of ``batch_size`` posted together under
+        one hold of the nonce lock. The venue runs a key's nonces strictly in
+        order and a refused tx consumes none, so no order can execute unless
+        every tx before it (its market's cancel-all included) ran; a batch
+        refused with "invalid nonce" is sent again only without the orders
+        whose cancel-all did not run. See docs/adapters.md (Lighter).
+        """
+        specs = await self._market_specs()
+        symbols = list(dict.fromkeys(cancel_symbols))
+        for s in symbols:
+            if s not in specs:
+                log.warning("cancel %s: %s", s, self._unlisted(s))
+        targets = [s for s in symbols if s in specs]
+        places: dict[int, PlaceOutcome] = {}
+        txs: list[_Tx] = [
+            _Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
+            for s in targets
+        ]
+        for i, request in enumerate(requests):
+            try:
+                prepared = await self._prepare(request)
+            except ExchangeError as exc:
+                places[i] = PlaceOutcome(request, error=exc)
+            else:
+                txs.append(_Tx(request.symbol, self._order_signer(prepared), i, prepared))
+        results: dict[int, Exception | None] = {}
+        if txs:
+            async with self._send_lock:
+                results = await self._replace_round(txs, set(targets))
+        cancels = {s: CancelOutcome(s) for s in symbols}
+        outcome_of = await self._tx_outcomes(txs, results)
+        for t in txs:
+            got = outcome_of[id(t)]
+            if isinstance(got, PlaceOutcome) and t.index is not None:
+                places[t.index] = got
+            elif isinstance(got, ExchangeError):
+                cancels[t.symbol] = CancelOutcome(t.symbol, error=got)
+            else:
+                cancels[t.symbol] = CancelOutcome(t.symbol, self._open_counts.pop(t.symbol, 0))
+        return ReplaceOutcome(
+            cancels=cancels, places=tuple(places[i] for i in range(len(requests)))
+        )
+
+    async def _replace_round(
+        self, txs: Sequence[_Tx], targets: set[str]
+    ) -> dict[int, Exception | None]:
+        """Send ``txs`` (caller holds the lock); the error of the batch each tx went in.
+
+        Keyed by ``id(tx)``; a tx never sent (its cancel-all failed before an
+        "invalid nonce" re-send) maps to :class:`_Held`.
+        """
+        size = self.batch_size
+        chunks = [list(txs[i : i + size]) for i in range(0, len(txs), size)]
+        whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
+        errors = await self._send_batches(
+            whats, [[t.sign for t in c] for c in chunks], resend=False
+        )
+        out: dict[int, Exception | None] = {}
+        ran: set[str] = set()  # markets whose cancel-all is known to have run
+        for chunk, what, err in zip(chunks, whats, errors, strict=True):
+            if isinstance(err, _Refused) and err.code == INVALID_NONCE and len(chunks) > 1:
+                # Arrived before its predecessor or after a refusal: it did not run.
+                here = {t.symbol for t in chunk if t.index is None}
+                keep = [
+                    t for t in chunk
+                    if t.index is None or t.symbol not in targets or t.symbol in ran | here
+                ]  # fmt: skip
+                for t in chunk:
+                    if t not in keep:
+                        out[id(t)] = _Held()
+                chunk = keep
+                if chunk:
+                    log.warning("%s: invalid nonce in a concurrent batch; sending it again", what)
+                    err = await self._attempt(what, [t.sign for t in chunk])
+            for t in chunk:
+                out[id(t)] = err
+            if err is None:
+                ran.update(t.symbol for t in chunk if t.index is None)
+        return out
+
+    async def _tx_outcomes(
+        self, txs: Sequence[_Tx], results: Mapping[int, Exception | None]
+    ) -> dict[int, PlaceOutcome | ExchangeError | None]:
+        """Each tx's outcome: ``None`` (ran), an error, or (orders) a PlaceOutcome.
+
+        A refused batch stood up to the refused tx: its orders are looked up
+        once, and a cancel-all counts as run when an order after it in the
+        same batch was found (nonces run in order).
+        """
+        out: dict[int, PlaceOutcome | ExchangeError | None] = {}
+        refused = [t for t in txs if isinstance(results.get(id(t)), _Refused)]
+        found: Mapping[int, Order] = {}
+        lookup_error: ExchangeError | None = None
+        keys = [(t.symbol, t.prepared.request.client_order_id) for t in refused if t.prepared]
+        if keys:
+            try:
+                found = await self.get_orders(keys)
+            except ExchangeError as exc:
+                lookup_error = exc
+        later_found, batch = False, None
+        for t in reversed(txs):  # a found order proves every earlier tx of its batch ran
+            err = results.get(id(t))
+            if err is not batch:
+                later_found, batch = False, err
+            if t.prepared is None:
+                out[id(t)] = self._cancel_error(t.symbol, err, later_found)
+                continue
+            r = t.prepared.request
+            order = found.get(r.client_order_id) if isinstance(err, _Refused) else None
+            if order is not None:
+                later_found = True
+                out[id(t)] = PlaceOutcome(r, order=order)
+            else:
+                out[id(t)] = self._order_error(r, err, lookup_error)
+        return out
+
+    def _cancel_error(self, symbol: str, err: Exception | None, ran: bool) -> ExchangeError | None:
+        if err is None or ran:
+            return None
+        what = f"cancel {symbol}"
+        if isinstance(err, _Held):
+            return OrderRejectedError(f"{what}: not sent")
+        if isinstance(err, _Refused):
+            return OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
+        if isinstance(err, _Unknown):
+            return TransientExchangeError(f"{what}: {err}")
+        return err if isinstance(err, ExchangeError) else ExchangeError(f"{what}: {err}")
+
+    def _order_error(
+        self, r: OrderRequest, err: Exception | None, lookup_error: ExchangeError | None
+    ) -> PlaceOutcome:
+        what, cid = f"place {r.symbol}", r.client_order_id
+        if err is None:
+            return PlaceOutcome(r, order=self._accepted(r))
+        if isinstance(err, _Held):
+            return cancel_not_applied(r)
+        if isinstance(err, _Refused):
+            if lookup_error is not None:
+                msg = f"{what}: batch refused ({err.code}), look-up failed: {lookup_error}"
+                return PlaceOutcome(r, error=OrderOutcomeUnknownError(msg, cid))
+            return PlaceOutcome(r, error=map_refusal(err.code, err.message, what, None))
+        if isinstance(err, _Unknown):
+            return PlaceOutcome(r, error=OrderOutcomeUnknownError(f"{what}: {err}", cid))
+        exc = err if isinstance(err, ExchangeError) else ExchangeError(str(err))
+        return PlaceOutcome(r, error=exc)
+
     @override
     async def cancel_all_orders(self, symbol: str) -> int:
         return (await self.cancel_orders([symbol]))[symbol]
@@ -853,6 +1019,20 @@ class LighterExchange(ExchangeDefaults):
     async def close(self) -> None:
         await self._signer.close()
         await self._api.close()
+
+
+@attrs.frozen(eq=False)
+class _Tx:
+    """One transaction of a replace: a market's cancel-all (``index`` None) or an order."""
+
+    symbol: str
+    sign: Callable[[int], tuple[Any, ...]]
+    index: int | None = None
+    prepared: _Prepared | None = None
+
+
+class _Held(Exception):
+    """Internal: not sent, because its market's cancel-all did not run."""
 
 
 class _Refused(Exception):

@@ -1,0 +1,166 @@
+"""``LighterExchange.replace_orders``: cancel-alls then orders in one nonce-ordered round.
+
+Whatever fails, no market may end with two live orders of ours, and an order
+is reported placed only if it is on the venue.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("lighter")
+
+from lighter_rig import lighter_rig, sent
+from xlp_adapters.lighter.sim import LighterSim
+from xlp_core.errors import (
+    OrderOutcomeUnknownError,
+    OrderRejectedError,
+    TransientExchangeError,
+)
+from xlp_core.execution import NO_WAIT, SubmitOutcome, replace_batch
+from xlp_core.models import OrderRequest, OrderType, Side
+from xlp_core.ports import ReplaceOutcome
+
+SYMBOLS = ["SOL", "ETH", "BTC", "DOGE", "BONK"]
+SIZES = {"SOL": 0.5, "ETH": 0.01, "BTC": 0.001, "DOGE": 100.0, "BONK": 1_000_000.0}
+MARKS = {"SOL": 150.0, "ETH": 3000.0, "BTC": 60000.0, "DOGE": 0.15, "BONK": 2e-5}
+CANCEL_ALL, CREATE = 16, 14
+
+
+def ask(cid: int, symbol: str, *, far: bool = False) -> OrderRequest:
+    price = MARKS[symbol] * (1.9 if far else 1.01)  # 1.9x the mark: refused (21734)
+    return OrderRequest(cid, symbol, Side.SELL, OrderType.LIMIT, SIZES[symbol], price)
+
+
+def live_by_market(sim: LighterSim, account: int) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for o in sim.orders(account):
+        if o.live:
+            out.setdefault(o.market_index, []).append(o.client_order_index)
+    return out
+
+
+def check_consistent(sim: LighterSim, account: int, out: ReplaceOutcome) -> None:
+    """At most one live order per market; a placed outcome is live, a refused one is not."""
+    live = live_by_market(sim, account)
+    assert all(len(cids) <= 1 for cids in live.values()), live
+    on_book = {c for cids in live.values() for c in cids}
+    for p in out.places:
+        if p.order is not None:
+            assert p.request.client_order_id in on_book
+        elif isinstance(p.error, OrderRejectedError):
+            assert p.request.client_order_id not in on_book
+
+
+async def _rest(ex: object, sim: LighterSim, cids: range, symbols: list[str]) -> None:
+    from xlp_adapters.lighter import LighterExchange
+
+    assert isinstance(ex, LighterExchange)
+    outs = await ex.place_orders([ask(c, s) for c, s in zip(cids, symbols, strict=True)])
+    assert all(o.order is not None for o in outs)
+    await ex.open_orders(())  # the counts a cancel reports come from the last read
+
+
+async def test_one_batch_cancel_alls_first_then_orders() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 103), ["SOL", "ETH", "DOGE"])
+        batches = sim.counts["sendTxBatch"]
+        out = await ex.replace_orders(
+            ["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH"), ask(202, "BTC")]
+        )
+        assert sim.counts["sendTxBatch"] == batches + 1  # one request, one round trip
+        assert {s: c.cancelled for s, c in out.cancels.items()} == {"SOL": 1, "ETH": 1}
+        assert all(c.applied for c in out.cancels.values())
+        assert all(p.order is not None for p in out.places)
+        txs = list(sim.txs)[-5:]
+        assert [t["type"] for t in txs] == [CANCEL_ALL, CANCEL_ALL, CREATE, CREATE, CREATE]
+        assert [t["Nonce"] for t in txs] == sorted(t["Nonce"] for t in txs)
+        live = sorted(c for cids in live_by_market(sim, account).values() for c in cids)
+        assert live == [102, 200, 201, 202]  # DOGE's untouched, SOL/ETH replaced
+        check_consistent(sim, account, out)
+
+
+async def test_refused_cancel_all_sends_no_order_of_its_market() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
+        sim.fail_next("sendTxBatch", "400:21500")  # the batch is refused at its first tx
+        out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
+        assert not any(c.applied for c in out.cancels.values())
+        assert all(isinstance(p.error, OrderRejectedError) for p in out.places)
+        live = sorted(c for cids in live_by_market(sim, account).values() for c in cids)
+        assert live == [100, 101]  # the old orders, untouched; no new one
+        check_consistent(sim, account, out)
+
+
+async def test_refused_order_in_the_middle() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 103), ["SOL", "ETH", "BTC"])
+        requests = [ask(200, "SOL"), ask(201, "ETH", far=True), ask(202, "BTC")]
+        out = await ex.replace_orders(["SOL", "ETH", "BTC"], requests)
+        first, middle, last = out.places
+        assert first.order is not None  # ran before the refusal...
+        assert all(c.applied for c in out.cancels.values())  # ...so every cancel-all ran
+        assert isinstance(middle.error, OrderRejectedError)
+        assert isinstance(last.error, OrderRejectedError)  # after the refusal: not run
+        assert live_by_market(sim, account) == {ex._specs["SOL"].market_id: [200]}
+        check_consistent(sim, account, out)
+
+
+async def test_refused_first_order_keeps_its_cancel_unconfirmed() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 101), ["SOL"])
+        out = await ex.replace_orders(["SOL"], [ask(200, "SOL", far=True)])
+        assert not out.cancels["SOL"].applied  # nothing after it proves it ran
+        assert isinstance(out.places[0].error, OrderRejectedError)
+        check_consistent(sim, account, out)
+
+
+async def test_lost_answer_is_unknown_and_resolved_by_lookup() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 101), ["SOL"])
+        sim.fail_next("sendTxBatch", "drop")  # applied, then the answer is lost
+        requests = [ask(200, "SOL"), ask(201, "ETH")]
+        out = await ex.replace_orders(["SOL"], requests)
+        assert isinstance(out.cancels["SOL"].error, TransientExchangeError)
+        assert all(isinstance(p.error, OrderOutcomeUnknownError) for p in out.places)
+        check_consistent(sim, account, out)
+        # The cycle's machinery: never re-sent, looked up, found.
+        sim.fail_next("sendTxBatch", "drop")
+        pair = ["SOL", "ETH"]
+        res = await replace_batch(ex, pair, [ask(300, "SOL"), ask(301, "ETH")], policy=NO_WAIT)
+        assert [r.outcome for r in res.orders] == [SubmitOutcome.ACCEPTED] * 2
+        assert res.held == set(pair)
+        creates = [t["ClientOrderIndex"] for t in sent(sim, CREATE)]
+        assert creates.count(300) == 1
+        assert creates.count(301) == 1
+        assert all(len(c) <= 1 for c in live_by_market(sim, account).values())
+
+
+async def test_invalid_nonce_is_re_signed_once() -> None:
+    async with lighter_rig() as (sim, ex, account):
+        await _rest(ex, sim, range(100, 101), ["SOL"])
+        sim.fail_next("sendTxBatch", "400:21104")
+        out = await ex.replace_orders(["SOL"], [ask(200, "SOL"), ask(201, "ETH")])
+        assert out.cancels["SOL"].applied
+        assert all(p.order is not None for p in out.places)
+        check_consistent(sim, account, out)
+
+
+@pytest.mark.parametrize("fault", [None, "400:21739", "drop", "429", "400:21104"])
+async def test_split_batches_never_leave_two_orders_on_a_market(fault: str | None) -> None:
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 103), ["SOL", "ETH", "BTC"])
+        if fault is not None:
+            sim.fail_next("sendTxBatch", fault)
+        requests = [ask(200 + i, s) for i, s in enumerate(["SOL", "ETH", "BTC", "DOGE"])]
+        out = await ex.replace_orders(["SOL", "ETH", "BTC"], requests)
+        assert len(out.places) == 4
+        assert set(out.cancels) == {"SOL", "ETH", "BTC"}
+        check_consistent(sim, account, out)
+        if fault is None:
+            assert all(p.order is not None for p in out.places)
+            kinds = [t["type"] for t in list(sim.txs)[-7:]]
+            assert kinds == [CANCEL_ALL] * 3 + [CREATE] * 4
+        for p in out.places:  # an order sent without its cancel would show as a second order
+            if p.order is not None and p.request.symbol != "DOGE":
+                assert out.cancels[p.request.symbol].applied or fault == "drop"
