@@ -10,8 +10,9 @@ sendTx/sendTxBatch/nextNonce, 300 per other request), beside the issue-11
 baseline of the adapter before batching: 3+4N requests and 2N+4 RTT.
 
 The same cycles are then measured through ``Hedger`` (the real safety stack,
-the dead-man switch re-armed every cycle), and the batched call sequence
-straight on the adapter. Target (issue 11): <= 8 requests and <= 4 RTT for
+the dead-man switch re-armed every cycle), and, as baselines in the same run,
+the previous batched sequence (cancel, confirming read, place) and the
+per-order sequence straight on the adapter. Target (issue 11): <= 8 requests and <= 4 RTT for
 any N <= 50. The script measures whichever cycle and adapter are installed,
 so running it with ``PYTHONPATH`` pointing at another checkout's ``src``
 gives that checkout's figures on the same machine and load.
@@ -160,11 +161,11 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
 async def measure_batched(
     n: int, rtt: float, cycles: int, batch_size: int
 ) -> tuple[float, float, float]:
-    """The sequence the batched cycle calls, straight on the adapter.
+    """Baseline: the previous batched cycle's sequence, straight on the adapter.
 
-    Reads (prices, markets, positions, open orders) together, then one
-    ``cancel_orders``, one ``place_orders``, one ``get_orders`` confirmation
-    and the dead-man switch re-armed.
+    Reads (prices, markets, positions, open orders) and the dead-man switch
+    together, then one ``cancel_orders``, one confirming ``open_orders`` read
+    and one ``place_orders``: four sequential round trips.
     """
     from datetime import timedelta
 
@@ -191,13 +192,13 @@ async def measure_batched(
                     ex.arm_dead_man_switch(datetime.now(UTC) + timedelta(minutes=10)),
                 )  # fmt: skip
                 await ex.cancel_orders(symbols)
+                await ex.open_orders(symbols)
                 orders = [
                     OrderRequest(next(cid), s, Side.SELL, OrderType.LIMIT, 0.5, 101.0 + 0.01 * i,
                                  expires_at=datetime.now(UTC) + timedelta(minutes=5))
                     for s in symbols
                 ]  # fmt: skip
                 await ex.place_orders(orders)
-                await ex.get_orders([(o.symbol, o.client_order_id) for o in orders])
                 if i == 0:
                     continue
                 wall += time.perf_counter() - t0
@@ -209,19 +210,14 @@ async def measure_batched(
     return requests / cycles, wall / cycles / rtt, weight / cycles
 
 
-async def measure_combined(n: int, rtt: float, cycles: int) -> tuple[float, float, float]:
-    """A prototype of the proposed cycle order, on adapter internals (not a port method).
+async def measure_per_order(n: int, rtt: float, cycles: int) -> tuple[float, float, float]:
+    """Baseline: the per-order cycle before batching, straight on the adapter.
 
-    Reads together, then one round of ``sendTxBatch`` (2N transactions, in
-    batches of 50 posted together): a cancel-all per market followed by the
-    new orders. The venue runs one key's transactions in nonce order and
-    a refused one consumes no nonce, so no order is created unless every
-    cancel-all before it ran: the confirming read disappears. Checks that each
-    market ends with exactly its one new order live.
+    Reads together, then per symbol in turn a ``cancel_all_orders``, a
+    confirming ``open_orders`` read and a ``place_order`` (one tx each).
     """
     from datetime import timedelta
 
-    from xlp_adapters.lighter.exchange import CANCEL_ALL_IMMEDIATE
     from xlp_core.models import OrderRequest, OrderType, Side
 
     symbols = [f"S{i:02d}" for i in range(n)]
@@ -229,7 +225,7 @@ async def measure_combined(n: int, rtt: float, cycles: int) -> tuple[float, floa
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
         ex = await LighterExchange.connect(
             LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
-            details_ttl=rtt * 2 + 0.5,
+            details_ttl=60.0,
         )  # fmt: skip
         cid = itertools.count(1)
         wall = requests = weight = 0.0
@@ -238,34 +234,25 @@ async def measure_combined(n: int, rtt: float, cycles: int) -> tuple[float, floa
                 before = dict(sim.counts)
                 sim.rtt = rtt if i else 0.0
                 t0 = time.perf_counter()
+                ex._details_body = None  # one fresh details read per cycle
                 await asyncio.gather(
                     ex.prices(symbols), ex.markets(symbols), ex.positions(symbols),
                     ex.open_orders(()),
                 )  # fmt: skip
-                orders = [
-                    OrderRequest(next(cid), s, Side.SELL, OrderType.LIMIT, 0.5, 101.0 + 0.01 * i,
-                                 expires_at=datetime.now(UTC) + timedelta(minutes=5))
-                    for s in symbols
-                ]  # fmt: skip
-                prepared = [await ex._prepare(o) for o in orders]
-                signers = [
-                    ex._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, ex._specs[s].market_id)
-                    for s in symbols
-                ] + [ex._order_signer(p) for p in prepared]
-                parts = [
-                    signers[k : k + ex.batch_size] for k in range(0, len(signers), ex.batch_size)
-                ]
-                async with ex._send_lock:
-                    errors = await ex._send_batches(["replace"] * len(parts), parts)
-                assert not any(errors), errors
+                for s in symbols:
+                    await ex.cancel_all_orders(s)
+                    await ex.open_orders([s])
+                    await ex.place_order(
+                        OrderRequest(next(cid), s, Side.SELL, OrderType.LIMIT, 0.5,
+                                     101.0 + 0.01 * i,
+                                     expires_at=datetime.now(UTC) + timedelta(minutes=5))
+                    )  # fmt: skip
                 if i == 0:
                     continue
                 wall += time.perf_counter() - t0
                 delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                 requests += sum(delta.values())
                 weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
-            live = [o for o in sim.orders(account) if o.live]
-            assert sorted(o.market_index for o in live) == list(range(n)), "one order a market"
         finally:
             await ex.close()
     return requests / cycles, wall / cycles / rtt, weight / cycles
@@ -290,47 +277,50 @@ async def sign_ms() -> float:
     return elapsed
 
 
+HEAD = ("N", "requests", "baseline", "wall/RTT", "baseline", "premium wt", "std wt")
+
+
+def table(title: str, rows: list[tuple[int, tuple[float, float, float]]]) -> None:
+    print(title)
+    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*HEAD))
+    for n, (req, rtts, weight) in rows:
+        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
+              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+    print()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=50, help="transactions per sendTxBatch")
     args = ap.parse_args()
-    rtt = args.rtt_ms / 1000
-    print(f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
-          f"{args.cycles} active cycles each (after one warm-up)")  # fmt: skip
+    rtt, sizes = args.rtt_ms / 1000, (1, 4, 20, 50)
+    print(
+        f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
+        f"{args.cycles} active cycles each (after one warm-up); 'baseline' columns: the"
+    )
+    print("issue-11 figures of the adapter before batching (3+4N requests, 2N+4 RTT)")  # fmt: skip
     print(f"signing one transaction (Go signer, this machine): {await sign_ms():.1f} ms")
-    head = ("N", "requests", "baseline", "wall/RTT", "baseline", "premium wt", "std wt")
-    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
-    for n in (1, 4, 20, 50):
-        req, rtts, weight = await measure(n, rtt, args.cycles)
-        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
-              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
-    print("target: requests <= 8, wall/RTT <= 4 for every N <= 50")
     print()
-    print("through Hedger (safety stack, dead-man switch re-armed every cycle)")
-    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
-    for n in (1, 4, 20, 50):
-        req, rtts, weight = await measure_hedger(n, rtt, args.cycles)
-        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
-              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
-    print()
-    print("proposed cycle order (prototype on adapter internals): reads, then one batch of")
-    print("cancel-all per market + the new orders (no confirming read; 2N txs in batches of 50")
-    print("posted together)")
-    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
-    for n in (1, 4, 20, 50):
-        req, rtts, weight = await measure_combined(n, rtt, args.cycles)
-        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
-              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
-    print()
-    print("the batched sequence straight on the adapter: reads + dead-man switch together, then")
-    print(f"cancel_orders, place_orders, get_orders (batch size {args.batch_size})")
-    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*head))
-    for n in (1, 4, 20, 50):
-        req, rtts, weight = await measure_batched(n, rtt, args.cycles, args.batch_size)
-        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
-              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+    table(
+        "run_hedge_cycle (wrap_exchange): reads, then one replace_orders round",
+        [(n, await measure(n, rtt, args.cycles)) for n in sizes],
+    )
+    table(
+        "through Hedger (safety stack, dead-man switch re-armed alongside the reads)",
+        [(n, await measure_hedger(n, rtt, args.cycles)) for n in sizes],
+    )
+    table(
+        "baseline measured now: the previous batched sequence (reads + dead-man switch,"
+        f" cancel_orders, confirming open_orders, place_orders; batch size {args.batch_size})",
+        [(n, await measure_batched(n, rtt, args.cycles, args.batch_size)) for n in sizes],
+    )
+    table(
+        "baseline measured now: per-order (reads, then per symbol cancel-all, read, place)",
+        [(n, await measure_per_order(n, rtt, args.cycles)) for n in sizes],
+    )
+    print("target (issue 11): requests <= 8, wall/RTT <= 4 for every N <= 50")
 
 
 if __name__ == "__main__":

@@ -525,11 +525,7 @@ class LighterExchange(ExchangeDefaults):
         return None
 
     async def _send_batches(
-        self,
-        whats: Sequence[str],
-        parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]],
-        *,
-        resend: bool = True,
+        self, whats: Sequence[str], parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]]
     ) -> list[Exception | None]:
         """Several batches in one round trip (caller holds the nonce lock); one error per batch.
 
@@ -538,8 +534,7 @@ class LighterExchange(ExchangeDefaults):
         venue takes nonces strictly in order, so a batch that arrives before
         its predecessor, or follows one refused part-way, is refused with
         "invalid nonce" without running: each such batch is re-signed with a
-        fresh nonce and sent again on its own, in order (unless ``resend`` is
-        false: then the caller decides what may go again).
+        fresh nonce and sent again on its own, in order.
         """
         if len(parts) == 1:
             return [await self._attempt(whats[0], parts[0])]
@@ -563,7 +558,7 @@ class LighterExchange(ExchangeDefaults):
             return errors
         self._nonce = None
         for i, err in enumerate(errors):
-            if resend and isinstance(err, _Refused) and err.code == INVALID_NONCE:
+            if isinstance(err, _Refused) and err.code == INVALID_NONCE:
                 log.warning("%s: invalid nonce in a concurrent batch; sending it again", whats[i])
                 errors[i] = await self._attempt(whats[i], parts[i])
         return errors
@@ -857,37 +852,64 @@ class LighterExchange(ExchangeDefaults):
     ) -> dict[int, Exception | None]:
         """Send ``txs`` (caller holds the lock); the error of the batch each tx went in.
 
-        Keyed by ``id(tx)``; a tx never sent (its cancel-all failed before an
-        "invalid nonce" re-send) maps to :class:`_Held`.
+        Keyed by ``id(tx)``. Every tx is signed at once with consecutive
+        nonces; the batches are posted one after the other (never racing each
+        other into "invalid nonce"). After a failed batch, the later ones are
+        re-signed with a fresh nonce and sent without the orders whose
+        cancel-all is not known to have run (those map to :class:`_Held`).
         """
         size = self.batch_size
         chunks = [list(txs[i : i + size]) for i in range(0, len(txs), size)]
         whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
-        errors = await self._send_batches(
-            whats, [[t.sign for t in c] for c in chunks], resend=False
-        )
         out: dict[int, Exception | None] = {}
+        try:
+            first = await self._next_nonce()
+            signed = await self._sign_all([t.sign for t in txs], first)
+        except (ExchangeError, _Refused, _Unknown) as exc:  # nothing was sent
+            self._nonce = None
+            return {id(t): exc for t in txs}
         ran: set[str] = set()  # markets whose cancel-all is known to have run
-        for chunk, what, err in zip(chunks, whats, errors, strict=True):
-            if isinstance(err, _Refused) and err.code == INVALID_NONCE and len(chunks) > 1:
-                # Arrived before its predecessor or after a refusal: it did not run.
-                here = {t.symbol for t in chunk if t.index is None}
-                keep = [
-                    t for t in chunk
-                    if t.index is None or t.symbol not in targets or t.symbol in ran | here
-                ]  # fmt: skip
-                for t in chunk:
-                    if t not in keep:
-                        out[id(t)] = _Held()
-                chunk = keep
-                if chunk:
-                    log.warning("%s: invalid nonce in a concurrent batch; sending it again", what)
-                    err = await self._attempt(what, [t.sign for t in chunk])
+        broken, at = False, 0
+        for chunk, what in zip(chunks, whats, strict=True):
+            part, at = signed[at : at + len(chunk)], at + len(chunk)
+            err: Exception | None
+            if broken:
+                chunk, err = await self._resend(what, chunk, targets, ran, out)
+            else:
+                err = await self._post_checked(what, part)
+                if err is None:
+                    self._nonce = first + at
+                else:
+                    self._nonce, broken = None, True
+                    if isinstance(err, _Refused) and err.code == INVALID_NONCE:
+                        log.warning("%s: invalid nonce; re-signing with a fresh one", what)
+                        chunk, err = await self._resend(what, chunk, targets, ran, out)
             for t in chunk:
                 out[id(t)] = err
             if err is None:
                 ran.update(t.symbol for t in chunk if t.index is None)
         return out
+
+    async def _resend(
+        self,
+        what: str,
+        chunk: Sequence[_Tx],
+        targets: set[str],
+        ran: set[str],
+        out: dict[int, Exception | None],
+    ) -> tuple[list[_Tx], Exception | None]:
+        """Send a batch that did not run again, without orders whose cancel-all did not run."""
+        here = {t.symbol for t in chunk if t.index is None}
+        keep = [
+            t for t in chunk
+            if t.index is None or t.symbol not in targets or t.symbol in ran | here
+        ]  # fmt: skip
+        for t in chunk:
+            if t not in keep:
+                out[id(t)] = _Held()
+        if not keep:
+            return keep, None
+        return keep, await self._attempt(what, [t.sign for t in keep])
 
     async def _tx_outcomes(
         self, txs: Sequence[_Tx], results: Mapping[int, Exception | None]
