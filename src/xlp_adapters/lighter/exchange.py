@@ -852,11 +852,12 @@ class LighterExchange(ExchangeDefaults):
     ) -> dict[int, Exception | None]:
         """Send ``txs`` (caller holds the lock); the error of the batch each tx went in.
 
-        Keyed by ``id(tx)``. Every tx is signed at once with consecutive
-        nonces; the batches are posted one after the other (never racing each
-        other into "invalid nonce"). After a failed batch, the later ones are
-        re-signed with a fresh nonce and sent without the orders whose
-        cancel-all is not known to have run (those map to :class:`_Held`).
+        Keyed by ``id(tx)``. The txs get consecutive nonces; the batches are
+        posted one after the other (never racing each other into "invalid
+        nonce"), each signed while its predecessor is in flight. After a
+        failed batch, the later ones are re-signed with a fresh nonce and sent
+        without the orders whose cancel-all is not known to have run (those
+        map to :class:`_Held`).
         """
         size = self.batch_size
         chunks = [list(txs[i : i + size]) for i in range(0, len(txs), size)]
@@ -864,21 +865,32 @@ class LighterExchange(ExchangeDefaults):
         out: dict[int, Exception | None] = {}
         try:
             first = await self._next_nonce()
-            signed = await self._sign_all([t.sign for t in txs], first)
-        except (ExchangeError, _Refused, _Unknown) as exc:  # nothing was sent
+        except ExchangeError as exc:  # nothing was sent
             self._nonce = None
             return {id(t): exc for t in txs}
+
+        def sign(k: int) -> asyncio.Future[list[Signed]]:
+            return asyncio.ensure_future(
+                self._sign_all([t.sign for t in chunks[k]], first + k * size)
+            )
+
         ran: set[str] = set()  # markets whose cancel-all is known to have run
-        broken, at = False, 0
-        for chunk, what in zip(chunks, whats, strict=True):
-            part, at = signed[at : at + len(chunk)], at + len(chunk)
+        broken, pending = False, sign(0)
+        for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
             err: Exception | None
             if broken:
                 chunk, err = await self._resend(what, chunk, targets, ran, out)
             else:
-                err = await self._post_checked(what, part)
+                try:
+                    part = await pending
+                except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
+                    part, err = [], exc
+                if k + 1 < len(chunks):
+                    pending = sign(k + 1)
+                if part:
+                    err = await self._post_checked(what, part)
                 if err is None:
-                    self._nonce = first + at
+                    self._nonce = first + k * size + len(chunk)
                 else:
                     self._nonce, broken = None, True
                     if isinstance(err, _Refused) and err.code == INVALID_NONCE:
@@ -888,6 +900,7 @@ class LighterExchange(ExchangeDefaults):
                 out[id(t)] = err
             if err is None:
                 ran.update(t.symbol for t in chunk if t.index is None)
+        await asyncio.gather(pending, return_exceptions=True)  # a signing left running
         return out
 
     async def _resend(
