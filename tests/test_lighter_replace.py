@@ -164,3 +164,29 @@ async def test_split_batches_never_leave_two_orders_on_a_market(fault: str | Non
         for p in out.places:  # an order sent without its cancel would show as a second order
             if p.order is not None and p.request.symbol != "DOGE":
                 assert out.cancels[p.request.symbol].applied or fault == "drop"
+
+
+async def test_random_plans_never_leave_two_live_orders() -> None:
+    """A table of seeded random plans and faults through the cycle's replace machinery."""
+    import random
+
+    rng = random.Random(11)
+    kinds = [None, None, "400:21739", "400:21104", "drop", "429", "500"]
+    async with lighter_rig(batch_size=3) as (sim, ex, account):
+        cid = iter(range(10_000, 20_000))
+        for _ in range(12):
+            plan = {s: (rng.random() < 0.5, rng.random() < 0.7) for s in SYMBOLS}
+            cancels = [s for s, (_, place) in plan.items() if place or rng.random() < 0.3]
+            requests = [ask(next(cid), s) for s, (_, place) in plan.items() if place]
+            for _ in range(rng.randint(0, 2)):
+                fault = rng.choice(kinds)
+                if fault is not None:
+                    sim.fail_next("sendTxBatch", fault)
+            res = await replace_batch(ex, cancels, requests, policy=NO_WAIT)
+            assert len(res.orders) == len(requests)
+            sim.script.clear()
+            live = live_by_market(sim, account)
+            assert all(len(c) <= 1 for c in live.values()), live
+            for r in res.orders:  # placed means on the venue
+                if r.outcome is SubmitOutcome.ACCEPTED:
+                    assert any(r.request.client_order_id in c for c in live.values())
