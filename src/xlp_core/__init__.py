@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "Notifier": "xlp_core.ports",
     "Notice": "xlp_core.ports",
     "PlaceOutcome": "xlp_core.ports",
+    "ReplaceOutcome": "xlp_core.ports",
+    "CancelOutcome": "xlp_core.ports",
     "OrderRequest": "xlp_core.models",
     "Order": "xlp_core.models",
     "Side": "xlp_core.models",
@@ -99,6 +101,7 @@ __all__ = [
     "AuditError",
     "AuditEvent",
     "AuditSink",
+    "CancelOutcome",
     "CircuitOpenError",
     "ConfigError",
     "CycleReport",
@@ -138,6 +141,7 @@ __all__ = [
     "PoolSource",
     "RateLimitedError",
     "ReconcileReport",
+    "ReplaceOutcome",
     "RetryPolicy",
     "Side",
     "StartupError",
@@ -221,6 +225,7 @@ if TYPE_CHECKING:
     from xlp_core.models import Side as Side
     from xlp_core.offset import calculate_offset_and_cost as calculate_offset_and_cost
     from xlp_core.ports import AuditSink as AuditSink
+    from xlp_core.ports import CancelOutcome as CancelOutcome
     from xlp_core.ports import Exchange as Exchange
     from xlp_core.ports import ExchangeDefaults as ExchangeDefaults
     from xlp_core.ports import Journal as Journal
@@ -228,6 +233,7 @@ if TYPE_CHECKING:
     from xlp_core.ports import Notifier as Notifier
     from xlp_core.ports import PlaceOutcome as PlaceOutcome
     from xlp_core.ports import PoolSource as PoolSource
+    from xlp_core.ports import ReplaceOutcome as ReplaceOutcome
     from xlp_core.ports import StateStore as StateStore
     from xlp_core.reconcile import ReconcileReport as ReconcileReport
     from xlp_core.reconcile import reconcile as reconcile
