@@ -26,10 +26,12 @@ import argparse
 import asyncio
 import itertools
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+from typing_extensions import override
 
 from xlp_adapters.audit import MemoryAuditSink
 from xlp_adapters.lighter import LighterCredentials, LighterExchange
@@ -38,8 +40,9 @@ from xlp_adapters.stores import MemoryStateStore
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.execution import NO_WAIT
-from xlp_core.models import PoolSnapshot
-from xlp_core.safety import wrap_exchange
+from xlp_core.models import OrderRequest, PoolSnapshot
+from xlp_core.ports import ExchangeDefaults, ReplaceOutcome
+from xlp_core.safety import ForwardingExchange, wrap_exchange
 
 ACCOUNTS = itertools.count(90_000)
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
@@ -70,7 +73,23 @@ class DriftingPool:
         return PoolSnapshot("BENCH", dict.fromkeys(self.symbols, drift))
 
 
-async def measure(n: int, rtt: float, cycles: int) -> tuple[float, float, float]:
+class ThreeStep(ForwardingExchange):
+    """The adapter with ``ExchangeDefaults``' replace: cancel, confirming read, place.
+
+    Run through the same cycle, it is the previous batched cycle (four
+    sequential round trips), measured beside the new one in the same run.
+    """
+
+    @override
+    async def replace_orders(
+        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        return await ExchangeDefaults.replace_orders(self, cancel_symbols, requests)
+
+
+async def measure(
+    n: int, rtt: float, cycles: int, *, three_step: bool = False
+) -> tuple[float, float, float]:
     symbols = [f"S{i:02d}" for i in range(n)]
     async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
@@ -87,7 +106,7 @@ async def measure(n: int, rtt: float, cycles: int) -> tuple[float, float, float]
              "max_order_notional_usd": 1e9, "rate_limit_per_minute": 1_000_000,
              "exchange": "lighter", "mode": "live"}
         )  # fmt: skip
-        wrapped = wrap_exchange(ex, config)
+        wrapped = wrap_exchange(ThreeStep(ex) if three_step else ex, config)
         pool = DriftingPool(symbols)
         store, audit = MemoryStateStore(), MemoryAuditSink()
         sim.rtt = rtt
@@ -312,8 +331,13 @@ async def main() -> None:
         [(n, await measure_hedger(n, rtt, args.cycles)) for n in sizes],
     )
     table(
-        "baseline measured now: the previous batched sequence (reads + dead-man switch,"
-        f" cancel_orders, confirming open_orders, place_orders; batch size {args.batch_size})",
+        "baseline measured now: the same cycle with the previous three-step writes"
+        " (cancel_orders, confirming open_orders, place_orders: ExchangeDefaults.replace_orders)",
+        [(n, await measure(n, rtt, args.cycles, three_step=True)) for n in sizes],
+    )
+    table(
+        "baseline measured now: that sequence straight on the adapter, no cycle (reads +"
+        f" dead-man switch, cancel_orders, open_orders, place_orders; batch {args.batch_size})",
         [(n, await measure_batched(n, rtt, args.cycles, args.batch_size)) for n in sizes],
     )
     table(
