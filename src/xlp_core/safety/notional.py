@@ -160,6 +160,8 @@ class NotionalGuardExchange(ForwardingExchange):
             for request in send:
                 self._release(request, exc)
             raise
+        if len(out.places) != len(send):  # maybe placed: the charges stay
+            raise ExchangeError(f"venue gave {len(out.places)} outcomes for {len(send)} orders")
         for outcome in out.places:
             if outcome.error is not None:
                 self._release(outcome.request, outcome.error)
