@@ -25,7 +25,7 @@ from xlp_adapters.backtest import (
 )
 from xlp_adapters.backtest import compiled as compiled_mod
 from xlp_adapters.backtest.data import DEFAULT_ASSETS
-from xlp_adapters.backtest.sweeps import expand
+from xlp_adapters.backtest.sweeps import METRICS, expand
 from xlp_core.errors import ConfigError, InvalidInputError, MissingExtraError
 from xlp_core.ids import is_ours
 from xlp_core.strategy import ZoneStrategy
@@ -285,3 +285,23 @@ def test_sweep_over_holdings_groups_configs_by_pools(sample: Scenario) -> None:
     b = sweep(short, grid, config=CONFIG, engine="fast", executor=_inline())
     assert a[["hedge_pnl", "fills", "lp_pnl"]].equals(b[["hedge_pnl", "fills", "lp_pnl"]])
     assert a["lp_pnl"].nunique() == 2
+
+
+def test_parallel_sweep_rows_equal_each_config_run_alone(sample: Scenario) -> None:
+    """The default sweep (all configs in one parallel compiled call) gives, config for
+    config, the row of that config run alone on one thread."""
+    short = sample.head(DAY)
+    grid: list[dict[str, Any]] = [
+        {"threshold_min_usd": 20.0, "close_ratio_pct": 20.0},
+        {"threshold_min_usd": 25.0, "close_ratio_pct": 40.0, "post_only": False},
+        {"check_interval_seconds": 300, "close_ratio_pct": 100.0},
+        {"initial_offsets": {"BTC": 0.01}, "threshold_min_usd": 30.0},
+        {"max_order_notional_usd": 50.0, "max_cycle_notional_usd": 80.0, "close_ratio_pct": 60.0},
+    ]
+    together = sweep(short, grid, config=CONFIG)
+    for j, overrides in enumerate(grid):
+        alone = sweep(short, [overrides], config=CONFIG, executor=_inline())
+        row = together.loc[j, list(METRICS)].tolist()
+        assert row == alone.loc[0, list(METRICS)].tolist(), j
+    serial = sweep(short, grid, config=CONFIG, executor=_inline(), chunk_size=1)
+    assert together.equals(serial)

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 NONE = -2  # a ``None`` zone
 MAX_ZONE = -1
@@ -395,3 +395,38 @@ def run_kernel(
         book[k, B_OUTSIDE] = outside[k]
         book[k, B_TE] = te[k]
     return rows, n_rows, fills, n_fills, book, cycles
+
+
+@njit(cache=True, parallel=True, error_model="numpy", boundscheck=False)
+def sweep_kernel(
+    epochs: Any,
+    micros: Any,
+    prices: Any,
+    ideals: Any,
+    inits: Any,  # float64[c, m]: each config's initial offsets
+    rules: Any,
+    start_pos: Any,
+    open_avg: Any,
+    fund_step: Any,
+    fund_k: Any,
+    fund_rate: Any,
+    fparams: Any,  # float64[c, ...]: one row per config
+    iparams: Any,  # int64[c, ...]
+) -> tuple[Any, Any]:
+    """Every config of a sweep in one call, configs spread over the cores; ``(books, cycles)``.
+
+    One call instead of one task per config: the inputs are shared, not
+    shipped, and no per-step records are kept (memory O(configs x symbols)).
+    """
+    c = fparams.shape[0]
+    m = prices.shape[1]
+    books = np.zeros((c, m, BOOK_FIELDS), dtype=np.float64)
+    cycles = np.zeros(c, dtype=np.int64)
+    for j in prange(c):
+        out = run_kernel(
+            epochs, micros, prices, ideals, inits[j], rules, start_pos, open_avg,
+            fund_step, fund_k, fund_rate, fparams[j], iparams[j], False,
+        )  # fmt: skip
+        books[j] = out[4]
+        cycles[j] = out[5]
+    return books, cycles

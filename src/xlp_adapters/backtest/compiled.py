@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from array import array
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +95,11 @@ class Arrays:
 
         symbols = tuple(symbols)
         times = scenario.times
-        t0 = times[0]
-        micros = np.fromiter(((t - t0) // _US for t in times), dtype=np.int64, count=len(times))
-        epochs = np.fromiter((t.timestamp() for t in times), dtype=np.float64, count=len(times))
+        epochs = np.fromiter(map(datetime.timestamp, times), dtype=np.float64, count=len(times))
+        # ``timestamp()`` is the correctly rounded float of whole microseconds (< 2**53),
+        # so rounding back recovers them exactly: ``(t - t0) // 1us`` without a loop.
+        whole = np.rint(epochs * 1e6).astype(np.int64)
+        micros = whole - whole[0]
         prices = np.empty((len(times), len(symbols)), dtype=np.float64)
         for k, s in enumerate(symbols):
             prices[:, k] = scenario.prices[s]
@@ -167,6 +170,42 @@ class Outcome:
     cycles: int
 
 
+def _market(
+    model: FillModel,
+    arrays: Arrays,
+    ideals: npt.NDArray[np.float64],
+    *,
+    initial_hedge: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The venue's rules per symbol and the opening book: ``(rules, start_pos, open_avg)``."""
+    import numpy as np
+
+    symbols = arrays.symbols
+    for s in symbols:
+        if s not in model.rules:
+            raise MissingSymbolError(s, "market (not listed on the venue)")
+    rules = np.asarray(
+        [
+            (r.size_increment, r.price_increment, r.min_size, r.min_notional)
+            for r in (model.rules[s] for s in symbols)
+        ],
+        dtype=np.float64,
+    ).reshape(len(symbols), 4)
+    start = np.zeros(len(symbols), dtype=np.float64)
+    avg = np.zeros(len(symbols), dtype=np.float64)
+    if initial_hedge:
+        for j, s in enumerate(symbols):
+            start[j] = opening_position(float(ideals[0, j]), model.rules[s])
+            avg[j] = arrays.prices[0, j] if start[j] else 0.0
+    return rules, start, avg
+
+
+def _inits(config: HedgeConfig, symbols: Sequence[str]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    return np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
+
+
 def run_arrays(
     scenario: Scenario,
     config: HedgeConfig,
@@ -182,33 +221,51 @@ def run_arrays(
 
     ``record=False`` keeps totals only (no records, which is what a sweep needs).
     """
+    k = kernel()
+    symbols = arrays.symbols
+    rules, start, avg = _market(model, arrays, ideals, initial_hedge=initial_hedge)
+    fparams, iparams = _vectors(_params(strategy, config), config, model)
+    rows, n_rows, fills, n_fills, book, cycles = k.run_kernel(
+        arrays.epochs, arrays.micros, arrays.prices, ideals, _inits(config, symbols), rules,
+        start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
+    )  # fmt: skip
+    return Outcome(rows[:n_rows], fills[:n_fills], book, int(cycles))
+
+
+# The parallel kernel's default threading layer (workqueue) must not be entered
+# by two threads at once.
+_PARALLEL = threading.Lock()
+
+
+def run_many(
+    configs: Sequence[HedgeConfig],
+    *,
+    model: FillModel,
+    arrays: Arrays,
+    ideals: npt.NDArray[np.float64],
+    strategy: Strategy | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Totals of many configs (same symbols and pools) in one compiled call on all cores.
+
+    Returns ``(books, cycles)``: ``books[c]`` is config ``c``'s per-symbol book
+    (``_kernel``'s ``B_*`` columns) exactly as :func:`run_arrays` with
+    ``record=False`` gives it. Starts from the hedge in place (``initial_hedge``).
+    """
     import numpy as np
 
     k = kernel()
     symbols = arrays.symbols
-    for s in symbols:
-        if s not in model.rules:
-            raise MissingSymbolError(s, "market (not listed on the venue)")
-    fparams, iparams = _vectors(_params(strategy, config), config, model)
-    rules = np.asarray(
-        [
-            (r.size_increment, r.price_increment, r.min_size, r.min_notional)
-            for r in (model.rules[s] for s in symbols)
-        ],
-        dtype=np.float64,
-    ).reshape(len(symbols), 4)
-    start = np.zeros(len(symbols), dtype=np.float64)
-    avg = np.zeros(len(symbols), dtype=np.float64)
-    if initial_hedge:
-        for j, s in enumerate(symbols):
-            start[j] = opening_position(float(ideals[0, j]), model.rules[s])
-            avg[j] = arrays.prices[0, j] if start[j] else 0.0
-    init = np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
-    rows, n_rows, fills, n_fills, book, cycles = k.run_kernel(
-        arrays.epochs, arrays.micros, arrays.prices, ideals, init, rules, start, avg,
-        arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
-    )  # fmt: skip
-    return Outcome(rows[:n_rows], fills[:n_fills], book, int(cycles))
+    rules, start, avg = _market(model, arrays, ideals, initial_hedge=True)
+    vectors = [_vectors(_params(strategy, c), c, model) for c in configs]
+    fparams = np.stack([v[0] for v in vectors])
+    iparams = np.stack([v[1] for v in vectors])
+    inits = np.stack([_inits(c, symbols) for c in configs])
+    with _PARALLEL:
+        books, cycles = k.sweep_kernel(
+            arrays.epochs, arrays.micros, arrays.prices, ideals, inits, rules, start, avg,
+            arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams,
+        )  # fmt: skip
+    return books, cycles
 
 
 def run_compiled(

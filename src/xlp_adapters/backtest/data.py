@@ -82,6 +82,8 @@ class PoolPath:
     pool: str
     times: tuple[datetime, ...]
     per_token: tuple[Mapping[str, float], ...]
+    # ``symbols``, computed on first use: a sweep asks once per config.
+    _symbols: frozenset[str] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.times:
@@ -105,7 +107,11 @@ class PoolPath:
 
     @property
     def symbols(self) -> frozenset[str]:
-        return frozenset(s for comp in self.per_token for s in comp)
+        if self._symbols is None:
+            found = frozenset(s for comp in self.per_token for s in comp)
+            object.__setattr__(self, "_symbols", found)
+            return found
+        return self._symbols
 
     def index_at(self, t: datetime) -> int:
         """Index of the composition in force at ``t``; -1 before the first row."""
