@@ -301,7 +301,7 @@ def test_parallel_sweep_rows_equal_each_config_run_alone(sample: Scenario) -> No
     together = sweep(short, grid, config=CONFIG)
     for j, overrides in enumerate(grid):
         alone = sweep(short, [overrides], config=CONFIG, executor=_inline())
-        row = together.loc[j, list(METRICS)].tolist()
-        assert row == alone.loc[0, list(METRICS)].tolist(), j
+        row = [together.at[j, m] for m in METRICS]
+        assert row == [alone.at[0, m] for m in METRICS], j
     serial = sweep(short, grid, config=CONFIG, executor=_inline(), chunk_size=1)
     assert together.equals(serial)
