@@ -206,6 +206,21 @@ def _inits(config: HedgeConfig, symbols: Sequence[str]) -> npt.NDArray[np.float6
     return np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
 
 
+def budget_free(config: HedgeConfig, symbols: int) -> bool:
+    """Whether the cycle's notional budget can never refuse an order of ``config``.
+
+    Each accepted order is at most ``max_order_notional_usd`` and a cycle
+    places at most one per symbol; float addition is monotonic, so if that
+    maximum added up once per symbol (as the kernel adds) stays within
+    ``max_cycle_notional_usd``, the budget never binds and the symbols never
+    interact: the kernel may then run them one at a time.
+    """
+    total = 0.0
+    for _ in range(symbols):
+        total += config.max_order_notional_usd
+    return symbols > 0 and not total > config.max_cycle_notional_usd
+
+
 def run_arrays(
     scenario: Scenario,
     config: HedgeConfig,
@@ -219,12 +234,23 @@ def run_arrays(
 ) -> Outcome:
     """One run of the kernel on prepared arrays (``ideals`` from :meth:`Arrays.ideal_matrix`).
 
-    ``record=False`` keeps totals only (no records, which is what a sweep needs).
+    ``record=False`` keeps totals only (the book; no records and, when the cycle
+    budget cannot bind, no fills either: what a sweep needs).
     """
+    import numpy as np
+
     k = kernel()
     symbols = arrays.symbols
     rules, start, avg = _market(model, arrays, ideals, initial_hedge=initial_hedge)
     fparams, iparams = _vectors(_params(strategy, config), config, model)
+    if not record and budget_free(config, len(symbols)):
+        # Totals only: the symbol-at-a-time loop (state in registers), no records or fills.
+        book, cycles = k.totals_kernel(
+            arrays.epochs, arrays.micros, arrays.prices, ideals, _inits(config, symbols), rules,
+            start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams,
+        )  # fmt: skip
+        empty = np.empty((0, k.FILL_FIELDS), dtype=np.float64)
+        return Outcome(empty[:, : k.ROW_FIELDS], empty, book, int(cycles))
     rows, n_rows, fills, n_fills, book, cycles = k.run_kernel(
         arrays.epochs, arrays.micros, arrays.prices, ideals, _inits(config, symbols), rules,
         start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
@@ -260,10 +286,11 @@ def run_many(
     fparams = np.stack([v[0] for v in vectors])
     iparams = np.stack([v[1] for v in vectors])
     inits = np.stack([_inits(c, symbols) for c in configs])
+    free = np.asarray([budget_free(c, len(symbols)) for c in configs], dtype=np.bool_)
     with _PARALLEL:
         books, cycles = k.sweep_kernel(
             arrays.epochs, arrays.micros, arrays.prices, ideals, inits, rules, start, avg,
-            arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams,
+            arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, free,
         )  # fmt: skip
     return books, cycles
 
