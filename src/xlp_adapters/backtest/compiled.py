@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from xlp_adapters.backtest.data import Scenario, funding_schedule, ideal_series
+from xlp_adapters.backtest.data import Scenario, ideal_series
 from xlp_adapters.backtest.fast import FillModel, opening_position
 from xlp_adapters.backtest.results import BacktestResult, Book, FillRecord, Recorder
 from xlp_core.config import HedgeConfig
@@ -103,20 +103,26 @@ class Arrays:
         prices = np.empty((len(times), len(symbols)), dtype=np.float64)
         for k, s in enumerate(symbols):
             prices[:, k] = scenario.prices[s]
-        events = [
-            (i, symbols.index(sym), rate)
-            for i, evs in funding_schedule(scenario, symbols).items()
-            for sym, rate in evs
-        ]
-        return cls(
-            symbols,
-            epochs,
-            micros,
-            prices,
-            np.asarray([e[0] for e in events], dtype=np.int64),
-            np.asarray([e[1] for e in events], dtype=np.int64),
-            np.asarray([e[2] for e in events], dtype=np.float64),
-        )
+        # funding_schedule's events, by float search on the step times (exact: distinct
+        # whole microseconds are distinct, ordered floats): by step, then symbol, then time.
+        steps, ks, rates = [], [], []
+        for sym in sorted(scenario.funding):
+            if sym not in symbols or not scenario.funding[sym]:
+                continue
+            rows = scenario.funding[sym]
+            at = np.fromiter((t.timestamp() for t, _ in rows), dtype=np.float64, count=len(rows))
+            idx = np.searchsorted(epochs, at, side="left")
+            keep = idx < len(times)
+            steps.append(idx[keep])
+            ks.append(np.full(int(keep.sum()), symbols.index(sym), dtype=np.int64))
+            rates.append(np.asarray([r for _, r in rows], dtype=np.float64)[keep])
+        if steps:
+            step = np.concatenate(steps).astype(np.int64)
+            order = np.argsort(step, kind="stable")
+            fund = (step[order], np.concatenate(ks)[order], np.concatenate(rates)[order])
+        else:
+            fund = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        return cls(symbols, epochs, micros, prices, *fund)
 
     def ideal_matrix(
         self, ideals: Mapping[str, Sequence[float]] | Mapping[str, npt.NDArray[np.float64]]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from xlp_adapters.backtest.data import Scenario, ScenarioError, ideal_series
+from xlp_adapters.backtest.data import Scenario, ScenarioError, ideal_array
 from xlp_adapters.backtest.data import lp_values as _lp_values
 from xlp_adapters.backtest.engine import ENGINES, Engine, PaperVenue, SimClock, _run_sync
 from xlp_adapters.backtest.fast import FillModel, progress_bar
@@ -188,12 +188,11 @@ def _groups(
 
             if symbols not in arrays:
                 arrays[symbols] = Arrays.of(scenario, symbols)
-            ideal = ideal_series(scenario, cfg, symbols)
             lp = _lp_values(scenario, cfg, [0, n - 1])
             group = _Group(
                 scenario=scenario,
                 arrays=arrays[symbols],
-                ideals=arrays[symbols].ideal_matrix(ideal),
+                ideals=ideal_array(scenario, cfg, symbols),
                 model=_model(scenario, symbols, venue),
                 lp_pnl=None if np.isnan(lp).any() else float(lp[1] - lp[0]),
                 span_s=(scenario.end - scenario.start).total_seconds() * len(symbols),
