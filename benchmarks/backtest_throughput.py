@@ -22,14 +22,60 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 COMPILED_TARGET = 50_000_000
 CYCLE_TARGET = 10_000
 CYCLE_MEMORY_MB = 500.0
+REPEATS = 7
 ENGINES = ("data", "fast", "compiled", "cycle", "cycle-memory")
+
+
+def loop_rates(
+    out: dict[str, object], scenario: Any, config: Any, model: Any, arrays: Any, ideals: Any
+) -> None:
+    """The loop alone (totals only, as a sweep runs it): today's and 76c96cc's kernel,
+    alternated ``REPEATS`` times in this process; medians of wall and CPU time."""
+    import numpy as np
+
+    from xlp_adapters.backtest import compiled
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from _old_kernel import old_kernel
+
+    old = old_kernel()
+    symbols = arrays.symbols
+    rules, start, avg = compiled._market(model, arrays, ideals, initial_hedge=True)
+    fp, ip = compiled._vectors(compiled._params(None, config), config, model)
+    args = (
+        arrays.epochs, arrays.micros, arrays.prices, ideals, compiled._inits(config, symbols),
+        rules, start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fp, ip,
+    )  # fmt: skip
+    runs: dict[str, Any] = {"new": lambda: compiled.run_arrays(
+        scenario, config, model=model, arrays=arrays, ideals=ideals, record=False
+    ).book}  # fmt: skip
+    if old is not None:
+        old.run_kernel(*args, False)  # compile or load its cache
+        runs["old"] = lambda: old.run_kernel(*args, False)[4]
+    walls: dict[str, list[float]] = {k: [] for k in runs}
+    cpus: dict[str, list[float]] = {k: [] for k in runs}
+    books = {}
+    for _ in range(REPEATS):
+        for name, fn in runs.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            books[name] = fn()
+            walls[name].append(time.perf_counter() - t0)
+            # CPU time: on a shared machine, wall time also counts waiting for a core.
+            cpus[name].append(time.process_time() - c0)
+    for name in runs:
+        out[f"{name}_kernel_s"] = statistics.median(walls[name])
+        out[f"{name}_kernel_cpu_s"] = statistics.median(cpus[name])
+    if old is not None:
+        out["same_book"] = bool(np.array_equal(books["new"], books["old"]))
 
 
 def child(engine: str, days: float, steps: int | None, record_every: int, seed: int) -> None:
@@ -69,7 +115,7 @@ def child(engine: str, days: float, steps: int | None, record_every: int, seed: 
     if engine == "compiled":
         # The loop alone (totals only, as a sweep runs it), without building records.
         from xlp_adapters.backtest import PaperVenue
-        from xlp_adapters.backtest.compiled import Arrays, run_arrays
+        from xlp_adapters.backtest.compiled import Arrays
         from xlp_adapters.backtest.data import ideal_series
         from xlp_adapters.backtest.sweeps import _model
 
@@ -77,11 +123,7 @@ def child(engine: str, days: float, steps: int | None, record_every: int, seed: 
         arrays = Arrays.of(scenario, symbols)
         ideals = arrays.ideal_matrix(ideal_series(scenario, config, symbols))
         model = _model(scenario, symbols, PaperVenue())
-        t0, c0 = time.perf_counter(), time.process_time()
-        run_arrays(scenario, config, model=model, arrays=arrays, ideals=ideals, record=False)
-        out["kernel_s"] = time.perf_counter() - t0
-        # CPU time: on a shared machine, wall time also counts waiting for a core.
-        out["kernel_cpu_s"] = time.process_time() - c0
+        loop_rates(out, scenario, config, model, arrays, ideals)
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -134,26 +176,29 @@ def main() -> int:
             )
         if "warmup_s" in r:
             line += f"  [compile/cache load {r['warmup_s']:.2f} s]"
-        if "kernel_s" in r:
-            rates["compiled loop"] = r["symbol_steps"] / r["kernel_s"]
-            rates["compiled loop cpu"] = r["symbol_steps"] / r["kernel_cpu_s"]
+        for name, label in (("new", "loop alone"), ("old", "  76c96cc loop")):
+            if f"{name}_kernel_s" not in r:
+                continue
+            wall, cpu = r[f"{name}_kernel_s"], r[f"{name}_kernel_cpu_s"]
+            rates[f"{name} loop"] = r["symbol_steps"] / wall
+            rates[f"{name} loop cpu"] = r["symbol_steps"] / cpu
             line += (
-                f"\n{'  loop alone':<14} {r['kernel_s']:25.2f} s  "
-                f"{rates['compiled loop']:>13,.0f} symbol-steps/s (no records: a sweep's run); "
-                f"CPU time {r['kernel_cpu_s']:.3f} s = "
-                f"{rates['compiled loop cpu']:,.0f} symbol-steps per CPU-second"
+                f"\n  {label:<14} median of {REPEATS}: {wall:.4f} s wall = "
+                f"{rates[f'{name} loop']:>13,.0f} symbol-steps/s; CPU {cpu:.4f} s = "
+                f"{rates[f'{name} loop cpu']:,.0f} symbol-steps per CPU-second (no records)"
             )
+        if "same_book" in r:
+            line += f"\n  same totals as the 76c96cc loop: {r['same_book']}"
         print(line, flush=True)
-    if "compiled loop" in rates:
-        best = max(rates["compiled loop"], rates["compiled loop cpu"])
+    if "new loop" in rates:
+        best = max(rates["new loop"], rates["new loop cpu"])
         met = best >= COMPILED_TARGET
         ok &= met
         base = ""
+        if "old loop cpu" in rates:
+            base = f"; x{rates['new loop cpu'] / rates['old loop cpu']:.2f} the 76c96cc loop"
         if "fast" in rates:
-            base = (
-                f"; the whole compiled run is x{rates['compiled'] / rates['fast']:.1f} the fast"
-                f" engine, the loop x{rates['compiled loop'] / rates['fast']:,.0f}"
-            )
+            base += f", x{rates['new loop'] / rates['fast']:,.0f} the fast engine"
         verdict = "met" if met else "NOT met"
         print(f"compiled loop: target {COMPILED_TARGET:,}/s per core {verdict}{base}")
     if "cycle" in rates:

@@ -5,23 +5,29 @@ Writes a year of minute data as CSV to a temporary directory, then measures
 
 * loading it: cold CSV parse vs the ``.npz`` price cache (target <= 2 s);
 * the 100-config sweep (10 minimum thresholds x 10 close ratios) with the
-  compiled engine, compiled code already cached, on all local cores
-  (threads) and on one thread (target < 5 s);
+  compiled engine, compiled code already cached: the default (one parallel
+  compiled call over all local cores), one thread, and the previous default
+  (76c96cc's loop on a thread pool) as baseline (target < 5 s);
 * the fast engine on the same grid: ``--fast-configs`` of the configs are run
   (a full 100 would take minutes) and the 100-config time extrapolated.
 
-    python benchmarks/sweep.py [--days 365] [--fast-configs 4]
+    python benchmarks/sweep.py [--days 365] [--fast-configs 4] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import statistics
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 SWEEP_TARGET_S = 5.0
 LOAD_TARGET_S = 2.0
@@ -31,11 +37,42 @@ GRID = {
 }
 
 
+def old_sweep(scenario: Any, config: Any, old: ModuleType) -> list[dict[str, Any]]:
+    """The previous default: chunks of configs on a thread pool, 76c96cc's loop per config."""
+    from xlp_adapters.backtest import compiled, sweeps
+
+    configs = sweeps.configs_of(config, sweeps.expand(GRID))
+    ((group, idx),) = sweeps._groups(scenario, configs, None)
+    rules, start, avg = compiled._market(
+        group.model, group.arrays, group.ideals, initial_hedge=True
+    )
+    a = group.arrays
+
+    def chunk(part: list[int]) -> list[dict[str, Any]]:
+        rows = []
+        for j in part:
+            cfg = configs[j]
+            fp, ip = compiled._vectors(compiled._params(None, cfg), cfg, group.model)
+            out = old.run_kernel(
+                a.epochs, a.micros, a.prices, group.ideals, compiled._inits(cfg, a.symbols),
+                rules, start, avg, a.fund_step, a.fund_k, a.fund_rate, fp, ip, False,
+            )  # fmt: skip
+            rows.append(sweeps._totals(group, out[4]))
+        return rows
+
+    cpus = os.cpu_count() or 1
+    size = math.ceil(len(idx) / (2 * cpus))
+    with ThreadPoolExecutor(max_workers=cpus) as pool:
+        parts = [idx[i : i + size] for i in range(0, len(idx), size)]
+        return [row for rows in pool.map(chunk, parts) for row in rows]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=365.0)
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--fast-configs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3, help="sweeps timed per variant")
     args = parser.parse_args()
 
     from xlp_adapters.backtest import generate_scenario, load_scenario, sweep, write_scenario
@@ -81,21 +118,44 @@ def main() -> int:
     sweep(scenario.head(30), {"close_ratio_pct": [40.0]}, config=config)
     print(f"compiled code import/cache load: {time.perf_counter() - t0:.2f} s (not counted)")
 
-    t0 = time.perf_counter()
-    frame = sweep(scenario, GRID, config=config)
-    all_cores = time.perf_counter() - t0
-    with ThreadPoolExecutor(max_workers=1) as one:
+    sys.path.insert(0, os.path.dirname(__file__))
+    from _old_kernel import old_kernel
+
+    old = old_kernel()
+    if old is not None:
+        old_sweep(scenario.head(30), config, old)  # compile or load its cache
+    times: dict[str, list[float]] = {"all": [], "one": [], "old": []}
+    for _ in range(args.repeats):
         t0 = time.perf_counter()
-        sweep(scenario, GRID, config=config, executor=one)
-        one_thread = time.perf_counter() - t0
+        frame = sweep(scenario, GRID, config=config)
+        times["all"].append(time.perf_counter() - t0)
+        with ThreadPoolExecutor(max_workers=1) as one:
+            t0 = time.perf_counter()
+            sweep(scenario, GRID, config=config, executor=one)
+            times["one"].append(time.perf_counter() - t0)
+        if old is not None:
+            t0 = time.perf_counter()
+            rows = old_sweep(scenario, config, old)
+            times["old"].append(time.perf_counter() - t0)
+    all_cores, one_thread = statistics.median(times["all"]), statistics.median(times["one"])
     met = all_cores < SWEEP_TARGET_S
     ok &= met
     print(
-        f"compiled sweep, {n_cfg} configs: all cores {all_cores:6.2f} s "
-        f"({work / all_cores:,.0f} symbol-steps/s)   one thread {one_thread:6.2f} s "
-        f"({work / one_thread:,.0f}/s per core)   target {SWEEP_TARGET_S} s "
+        f"compiled sweep, {n_cfg} configs (medians of {args.repeats}): all cores "
+        f"{all_cores:6.2f} s ({work / all_cores:,.0f} symbol-steps/s)   one thread "
+        f"{one_thread:6.2f} s ({work / one_thread:,.0f}/s)   target {SWEEP_TARGET_S} s "
         f"{'met' if met else 'NOT met'}"
     )
+    if old is not None:
+        before = statistics.median(times["old"])
+        same = [r["fills"] for r in rows] == frame["fills"].tolist() and [
+            r["hedge_pnl"] for r in rows
+        ] == frame["hedge_pnl"].tolist()
+        ok &= same
+        print(
+            f"  baseline, 76c96cc loop on a thread pool (the previous default): {before:6.2f} s"
+            f"   x{before / all_cores:.2f} faster now; same rows: {same}"
+        )
 
     k = max(1, min(args.fast_configs, n_cfg))
     subset = [

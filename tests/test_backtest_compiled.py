@@ -25,7 +25,7 @@ from xlp_adapters.backtest import (
 )
 from xlp_adapters.backtest import compiled as compiled_mod
 from xlp_adapters.backtest.data import DEFAULT_ASSETS
-from xlp_adapters.backtest.sweeps import expand
+from xlp_adapters.backtest.sweeps import METRICS, expand
 from xlp_core.errors import ConfigError, InvalidInputError, MissingExtraError
 from xlp_core.ids import is_ours
 from xlp_core.strategy import ZoneStrategy
@@ -285,3 +285,83 @@ def test_sweep_over_holdings_groups_configs_by_pools(sample: Scenario) -> None:
     b = sweep(short, grid, config=CONFIG, engine="fast", executor=_inline())
     assert a[["hedge_pnl", "fills", "lp_pnl"]].equals(b[["hedge_pnl", "fills", "lp_pnl"]])
     assert a["lp_pnl"].nunique() == 2
+
+
+def test_parallel_sweep_rows_equal_each_config_run_alone(sample: Scenario) -> None:
+    """The default sweep (all configs in one parallel compiled call) gives, config for
+    config, the row of that config run alone on one thread."""
+    short = sample.head(DAY)
+    grid: list[dict[str, Any]] = [
+        {"threshold_min_usd": 20.0, "close_ratio_pct": 20.0},
+        {"threshold_min_usd": 25.0, "close_ratio_pct": 40.0, "post_only": False},
+        {"check_interval_seconds": 300, "close_ratio_pct": 100.0},
+        {"initial_offsets": {"BTC": 0.01}, "threshold_min_usd": 30.0},
+        {"max_order_notional_usd": 50.0, "max_cycle_notional_usd": 80.0, "close_ratio_pct": 60.0},
+    ]
+    together = sweep(short, grid, config=CONFIG)
+    for j, overrides in enumerate(grid):
+        alone = sweep(short, [overrides], config=CONFIG, executor=_inline())
+        row = [together.at[j, m] for m in METRICS]
+        assert row == [alone.at[0, m] for m in METRICS], j
+    serial = sweep(short, grid, config=CONFIG, executor=_inline(), chunk_size=1)
+    assert together.equals(serial)
+
+
+def _books(sc: Scenario, cfg: Any, *, initial_hedge: bool = True) -> tuple[Any, Any]:
+    """The book from the recording loop and from the totals-only (symbol at a time) loop."""
+    from xlp_adapters.backtest import PaperVenue
+    from xlp_adapters.backtest.data import ideal_series
+    from xlp_adapters.backtest.sweeps import _model
+
+    symbols = sc.check(cfg)
+    arrays = compiled_mod.Arrays.of(sc, symbols)
+    ideals = arrays.ideal_matrix(ideal_series(sc, cfg, symbols))
+    model = _model(sc, symbols, PaperVenue())
+    kw: dict[str, Any] = {"model": model, "arrays": arrays, "ideals": ideals}
+    full = compiled_mod.run_arrays(sc, cfg, initial_hedge=initial_hedge, **kw)
+    totals = compiled_mod.run_arrays(sc, cfg, initial_hedge=initial_hedge, record=False, **kw)
+    assert len(totals.rows) == 0  # nothing per step kept
+    if compiled_mod.budget_free(cfg, len(symbols)):
+        assert len(totals.fills) == 0  # the symbol-at-a-time loop ran
+    assert totals.cycles == full.cycles
+    return full.book, totals.book
+
+
+@pytest.mark.parametrize("variant", sorted(STRESS_VARIANTS))
+def test_totals_loop_equals_the_recording_loop(stress_scenario: Scenario, variant: str) -> None:
+    full, totals = _books(stress_scenario, STRESS_VARIANTS[variant])
+    assert np.array_equal(full, totals)
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    min_usd=st.floats(2.0, 60.0),
+    width=st.floats(5.0, 200.0),
+    timeout=st.floats(0.5, 30.0),
+    ratio=st.floats(1.0, 100.0),
+    interval=st.sampled_from([60.0, 120.0, 300.0]),
+    initial_hedge=st.booleans(),
+    post_only=st.booleans(),
+    funding=st.sampled_from([None, 600]),
+)
+def test_totals_loop_equals_the_recording_loop_on_generated_series(
+    seed: int, min_usd: float, width: float, timeout: float, ratio: float, interval: float,
+    initial_hedge: bool, post_only: bool, funding: int | None,
+) -> None:  # fmt: skip
+    sc = generate_scenario(
+        days=0.15, seed=seed, pool_drift_per_day=0.1, funding_every_seconds=funding,
+        pool_every_seconds=1800,
+    )  # fmt: skip
+    cfg = attrs.evolve(
+        CONFIG,
+        threshold_min_usd=min_usd,
+        threshold_max_usd=min_usd + width,
+        threshold_step_usd=width / 4,
+        order_timeout_minutes=timeout,
+        close_ratio_pct=ratio,
+        check_interval_seconds=interval,
+        post_only=post_only,
+    )
+    full, totals = _books(sc, cfg, initial_hedge=initial_hedge)
+    assert np.array_equal(full, totals)

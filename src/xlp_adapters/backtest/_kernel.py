@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 NONE = -2  # a ``None`` zone
 MAX_ZONE = -1
@@ -395,3 +395,287 @@ def run_kernel(
         book[k, B_OUTSIDE] = outside[k]
         book[k, B_TE] = te[k]
     return rows, n_rows, fills, n_fills, book, cycles
+
+
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+def _symbol_totals(
+    k: int,
+    epochs: Any,
+    micros: Any,
+    prices: Any,
+    ideals: Any,
+    init: float,
+    rules: Any,
+    start_pos: float,
+    open_avg: float,
+    fund_step: Any,
+    fund_k: Any,
+    fund_rate: Any,
+    fparams: Any,
+    iparams: Any,
+    book: Any,
+) -> int:
+    """``run_kernel``'s loop for symbol ``k`` alone, its state in locals; returns cycles.
+
+    Valid when the cycle's notional budget cannot refuse an order (see
+    :func:`totals_kernel`): then the symbols never interact, and each runs
+    the same float operations in the same order as in ``run_kernel``. Its
+    order serials count per symbol (only their equality matters here).
+    """
+    min_usd, max_usd, step_usd = fparams[0], fparams[1], fparams[2]
+    price_pct, close_pct, max_dev_pct = fparams[3], fparams[4], fparams[5]
+    slip_pct, min_notional = fparams[6], fparams[7]
+    report_min, interval = fparams[8], fparams[9]
+    max_order = fparams[10]
+    maker_fee, taker_fee, slippage = fparams[12], fparams[13], fparams[14]
+    timeout_us, cooldown_us, alert_us = iparams[0], iparams[1], iparams[2]
+    post_only = iparams[3] != 0
+    inc, pinc, min_size, venue_notional = rules[k, 0], rules[k, 1], rules[k, 2], rules[k, 3]
+
+    n = prices.shape[0]
+    book[k, B_POS] = start_pos
+    book[k, B_AVG] = open_avg
+    pos = start_pos
+    v_serial = 0
+    v_sign = 0
+    v_size = 0.0
+    v_limit = 0.0
+    has_x = False
+    xpos = 0.0
+    offset = 0.0
+    cost = 0.0
+    zone = NONE
+    tracked = 0
+    order_zone = NONE
+    placed = 0
+    has_placed = False
+    last_fill = 0
+    has_fill = False
+    fill_zone = NONE
+    last_alert = 0
+    has_alert = False
+    maxabs = 0.0
+    outside = 0.0
+    te = 0.0
+    alerts = 0.0
+    serial = 0
+    cycles = 0
+    f = 0
+    n_fund = fund_step.shape[0]
+    start = epochs[0]
+    next_due = start
+    last = n - 1
+
+    for i in range(n):
+        t = epochs[i]
+        now = micros[i]
+        price = prices[i, k]
+        # 1. the new price fills a resting limit
+        if v_serial != 0 and ((price <= v_limit) if v_sign > 0 else (price >= v_limit)):
+            pos += v_sign * v_size
+            _book_fill(book, k, v_size * v_sign, v_limit, v_size * v_limit * maker_fee)
+            v_serial = 0
+        # 2. funding
+        while f < n_fund and fund_step[f] == i:
+            if fund_k[f] == k:
+                book[k, B_FUND] += -book[k, B_POS] * price * fund_rate[f]
+            f += 1
+        # 3. the hedge cycle
+        if t >= next_due:
+            next_due = start + (math.floor((t - start) / interval) + 1) * interval
+            cycles += 1
+            if has_x and abs(pos - xpos) > inc / 2.0:
+                has_fill = True
+                last_fill = now
+                fill_zone = zone
+            if tracked != 0 and v_serial != tracked:
+                tracked = 0
+                order_zone = NONE
+                has_placed = False
+            old_offset = offset
+            new_offset = (pos + init) - ideals[i, k]
+            delta = new_offset - old_offset
+            if abs(delta) < EPSILON:
+                pass
+            elif abs(new_offset) < EPSILON:
+                new_offset = 0.0
+                cost = 0.0
+            elif abs(old_offset) < EPSILON:
+                cost = price
+            else:
+                cost = (old_offset * cost + delta * price) / new_offset
+                if cost < 0:
+                    cost = price
+            offset = new_offset
+            has_x = True
+            xpos = pos
+            z = _zone(abs(new_offset * price), min_usd, max_usd, step_usd)
+            has_order = tracked != 0
+            do_cancel = False
+            place = 0  # 1 limit, 2 market
+            if z == MAX_ZONE:
+                do_cancel = has_order
+                if (not has_alert) or now - last_alert >= alert_us:
+                    last_alert = now
+                    has_alert = True
+                    alerts += 1.0
+            elif has_order and has_placed and now - placed >= timeout_us:
+                do_cancel = True
+                if z != NONE:
+                    place = 2
+            elif z == NONE:
+                do_cancel = has_order
+            else:
+                hold = False
+                normal = True
+                if has_fill and now - last_fill < cooldown_us:
+                    normal = False
+                    ref = order_zone if has_order else fill_zone
+                    hold = not (ref in (NONE, MAX_ZONE) or z > ref)
+                if not (hold or (normal and has_order and order_zone == z)):
+                    do_cancel = has_order
+                    place = 1
+            zone = z
+            if do_cancel:
+                v_serial = 0
+                tracked = 0
+                order_zone = NONE
+                has_placed = False
+            if place != 0:
+                o = new_offset
+                sign = -1 if o > 0 else 1
+                wanted = abs(o) * close_pct / 100.0
+                if place == 1:
+                    anchor = cost if cost > 0 else price
+                    s = 1.0 if o > 0 else -1.0
+                    raw = anchor * (1.0 + s * price_pct / 100.0)
+                    low = price * (1.0 - max_dev_pct / 100.0)
+                    high = price * (1.0 + max_dev_pct / 100.0)
+                    target = min(max(raw, low), high)
+                else:
+                    slip = slip_pct / 100.0
+                    target = price * (1.0 + slip) if sign > 0 else price * (1.0 - slip)
+                size, at = _fit(
+                    sign, wanted, target, price, abs(o), inc, pinc, min_size,
+                    min_notional, venue_notional,
+                )  # fmt: skip
+                filled_at = price
+                fill = False
+                if size != 0.0 and not size * at > max_order:
+                    serial += 1
+                    if _admissible(
+                        inc, min_size, venue_notional, size, at if place == 1 else price
+                    ):
+                        if place == 1:
+                            if not ((price <= at) if sign > 0 else (price >= at)):
+                                v_serial = serial
+                                v_sign = sign
+                                v_size = size
+                                v_limit = at
+                                tracked = serial
+                                order_zone = z
+                                placed = now
+                                has_placed = True
+                            else:
+                                fill = not post_only
+                        else:
+                            filled_at = price * (1.0 + sign * slippage)
+                            fill = not ((filled_at > at) if sign > 0 else (filled_at < at))
+                if fill:
+                    pos += sign * size
+                    _book_fill(book, k, size * sign, filled_at, size * filled_at * taker_fee)
+                    has_fill = True
+                    last_fill = now
+                    fill_zone = z
+        # 4. extremes, time outside the threshold, tracking error
+        dt = epochs[i + 1] - t if i < last else 0.0
+        usd = ((pos + init) - ideals[i, k]) * price
+        a = abs(usd)
+        if a > maxabs:
+            maxabs = a
+        if a >= report_min:
+            outside += dt
+        te += usd * usd * dt
+    book[k, B_VENUE_POS] = pos
+    book[k, B_MAXABS] = maxabs
+    book[k, B_OUTSIDE] = outside
+    book[k, B_TE] = te
+    book[k, B_ALERTS] = alerts
+    return cycles
+
+
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+def totals_kernel(
+    epochs: Any,
+    micros: Any,
+    prices: Any,
+    ideals: Any,
+    init: Any,
+    rules: Any,
+    start_pos: Any,
+    open_avg: Any,
+    fund_step: Any,
+    fund_k: Any,
+    fund_rate: Any,
+    fparams: Any,
+    iparams: Any,
+) -> tuple[Any, int]:
+    """``run_kernel``'s totals without records, one symbol at a time; ``(book, cycles)``.
+
+    Only for configs whose cycle budget cannot bind (the caller checks that
+    ``max_order_notional`` added up once per symbol stays within
+    ``max_cycle_notional``); ``run_kernel`` handles the rest.
+    """
+    m = prices.shape[1]
+    book = np.zeros((m, BOOK_FIELDS), dtype=np.float64)
+    cycles = 0
+    for k in range(m):
+        cycles = _symbol_totals(
+            k, epochs, micros, prices, ideals, init[k], rules, start_pos[k], open_avg[k],
+            fund_step, fund_k, fund_rate, fparams, iparams, book,
+        )  # fmt: skip
+    return book, cycles
+
+
+@njit(cache=True, parallel=True, error_model="numpy", boundscheck=False)
+def sweep_kernel(
+    epochs: Any,
+    micros: Any,
+    prices: Any,
+    ideals: Any,
+    inits: Any,  # float64[c, m]: each config's initial offsets
+    rules: Any,
+    start_pos: Any,
+    open_avg: Any,
+    fund_step: Any,
+    fund_k: Any,
+    fund_rate: Any,
+    fparams: Any,  # float64[c, ...]: one row per config
+    iparams: Any,  # int64[c, ...]
+    free: Any,  # bool[c]: the config's cycle budget cannot bind (see totals_kernel)
+) -> tuple[Any, Any]:
+    """Every config of a sweep in one call, configs spread over the cores; ``(books, cycles)``.
+
+    One call instead of one task per config: the inputs are shared, not
+    shipped, and no per-step records are kept (memory O(configs x symbols)).
+    """
+    c = fparams.shape[0]
+    m = prices.shape[1]
+    books = np.zeros((c, m, BOOK_FIELDS), dtype=np.float64)
+    cycles = np.zeros(c, dtype=np.int64)
+    for j in prange(c):
+        if free[j]:
+            book, cyc = totals_kernel(
+                epochs, micros, prices, ideals, inits[j], rules, start_pos, open_avg,
+                fund_step, fund_k, fund_rate, fparams[j], iparams[j],
+            )  # fmt: skip
+            books[j] = book
+            cycles[j] = cyc
+        else:
+            out = run_kernel(
+                epochs, micros, prices, ideals, inits[j], rules, start_pos, open_avg,
+                fund_step, fund_k, fund_rate, fparams[j], iparams[j], False,
+            )  # fmt: skip
+            books[j] = out[4]
+            cycles[j] = out[5]
+    return books, cycles

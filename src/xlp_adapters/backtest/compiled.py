@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from array import array
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from xlp_adapters.backtest.data import Scenario, funding_schedule, ideal_series
+from xlp_adapters.backtest.data import Scenario, ideal_series
 from xlp_adapters.backtest.fast import FillModel, opening_position
 from xlp_adapters.backtest.results import BacktestResult, Book, FillRecord, Recorder
 from xlp_core.config import HedgeConfig
@@ -94,26 +95,34 @@ class Arrays:
 
         symbols = tuple(symbols)
         times = scenario.times
-        t0 = times[0]
-        micros = np.fromiter(((t - t0) // _US for t in times), dtype=np.int64, count=len(times))
-        epochs = np.fromiter((t.timestamp() for t in times), dtype=np.float64, count=len(times))
+        epochs = np.fromiter(map(datetime.timestamp, times), dtype=np.float64, count=len(times))
+        # ``timestamp()`` is the correctly rounded float of whole microseconds (< 2**53),
+        # so rounding back recovers them exactly: ``(t - t0) // 1us`` without a loop.
+        whole = np.rint(epochs * 1e6).astype(np.int64)
+        micros = whole - whole[0]
         prices = np.empty((len(times), len(symbols)), dtype=np.float64)
         for k, s in enumerate(symbols):
             prices[:, k] = scenario.prices[s]
-        events = [
-            (i, symbols.index(sym), rate)
-            for i, evs in funding_schedule(scenario, symbols).items()
-            for sym, rate in evs
-        ]
-        return cls(
-            symbols,
-            epochs,
-            micros,
-            prices,
-            np.asarray([e[0] for e in events], dtype=np.int64),
-            np.asarray([e[1] for e in events], dtype=np.int64),
-            np.asarray([e[2] for e in events], dtype=np.float64),
-        )
+        # funding_schedule's events, by float search on the step times (exact: distinct
+        # whole microseconds are distinct, ordered floats): by step, then symbol, then time.
+        steps, ks, rates = [], [], []
+        for sym in sorted(scenario.funding):
+            if sym not in symbols or not scenario.funding[sym]:
+                continue
+            rows = scenario.funding[sym]
+            at = np.fromiter((t.timestamp() for t, _ in rows), dtype=np.float64, count=len(rows))
+            idx = np.searchsorted(epochs, at, side="left")
+            keep = idx < len(times)
+            steps.append(idx[keep])
+            ks.append(np.full(int(keep.sum()), symbols.index(sym), dtype=np.int64))
+            rates.append(np.asarray([r for _, r in rows], dtype=np.float64)[keep])
+        if steps:
+            step = np.concatenate(steps).astype(np.int64)
+            order = np.argsort(step, kind="stable")
+            fund = (step[order], np.concatenate(ks)[order], np.concatenate(rates)[order])
+        else:
+            fund = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        return cls(symbols, epochs, micros, prices, *fund)
 
     def ideal_matrix(
         self, ideals: Mapping[str, Sequence[float]] | Mapping[str, npt.NDArray[np.float64]]
@@ -167,29 +176,20 @@ class Outcome:
     cycles: int
 
 
-def run_arrays(
-    scenario: Scenario,
-    config: HedgeConfig,
-    *,
+def _market(
     model: FillModel,
     arrays: Arrays,
     ideals: npt.NDArray[np.float64],
-    strategy: Strategy | None = None,
-    initial_hedge: bool = True,
-    record: bool = True,
-) -> Outcome:
-    """One run of the kernel on prepared arrays (``ideals`` from :meth:`Arrays.ideal_matrix`).
-
-    ``record=False`` keeps totals only (no records, which is what a sweep needs).
-    """
+    *,
+    initial_hedge: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The venue's rules per symbol and the opening book: ``(rules, start_pos, open_avg)``."""
     import numpy as np
 
-    k = kernel()
     symbols = arrays.symbols
     for s in symbols:
         if s not in model.rules:
             raise MissingSymbolError(s, "market (not listed on the venue)")
-    fparams, iparams = _vectors(_params(strategy, config), config, model)
     rules = np.asarray(
         [
             (r.size_increment, r.price_increment, r.min_size, r.min_notional)
@@ -203,12 +203,102 @@ def run_arrays(
         for j, s in enumerate(symbols):
             start[j] = opening_position(float(ideals[0, j]), model.rules[s])
             avg[j] = arrays.prices[0, j] if start[j] else 0.0
-    init = np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
+    return rules, start, avg
+
+
+def _inits(config: HedgeConfig, symbols: Sequence[str]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    return np.asarray([config.initial_offsets.get(s, 0.0) for s in symbols], dtype=np.float64)
+
+
+def budget_free(config: HedgeConfig, symbols: int) -> bool:
+    """Whether the cycle's notional budget can never refuse an order of ``config``.
+
+    Each accepted order is at most ``max_order_notional_usd`` and a cycle
+    places at most one per symbol; float addition is monotonic, so if that
+    maximum added up once per symbol (as the kernel adds) stays within
+    ``max_cycle_notional_usd``, the budget never binds and the symbols never
+    interact: the kernel may then run them one at a time.
+    """
+    total = 0.0
+    for _ in range(symbols):
+        total += config.max_order_notional_usd
+    return symbols > 0 and not total > config.max_cycle_notional_usd
+
+
+def run_arrays(
+    scenario: Scenario,
+    config: HedgeConfig,
+    *,
+    model: FillModel,
+    arrays: Arrays,
+    ideals: npt.NDArray[np.float64],
+    strategy: Strategy | None = None,
+    initial_hedge: bool = True,
+    record: bool = True,
+) -> Outcome:
+    """One run of the kernel on prepared arrays (``ideals`` from :meth:`Arrays.ideal_matrix`).
+
+    ``record=False`` keeps totals only (the book; no records and, when the cycle
+    budget cannot bind, no fills either: what a sweep needs).
+    """
+    import numpy as np
+
+    k = kernel()
+    symbols = arrays.symbols
+    rules, start, avg = _market(model, arrays, ideals, initial_hedge=initial_hedge)
+    fparams, iparams = _vectors(_params(strategy, config), config, model)
+    if not record and budget_free(config, len(symbols)):
+        # Totals only: the symbol-at-a-time loop (state in registers), no records or fills.
+        book, cycles = k.totals_kernel(
+            arrays.epochs, arrays.micros, arrays.prices, ideals, _inits(config, symbols), rules,
+            start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams,
+        )  # fmt: skip
+        empty = np.empty((0, k.FILL_FIELDS), dtype=np.float64)
+        return Outcome(empty[:, : k.ROW_FIELDS], empty, book, int(cycles))
     rows, n_rows, fills, n_fills, book, cycles = k.run_kernel(
-        arrays.epochs, arrays.micros, arrays.prices, ideals, init, rules, start, avg,
-        arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
+        arrays.epochs, arrays.micros, arrays.prices, ideals, _inits(config, symbols), rules,
+        start, avg, arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, record,
     )  # fmt: skip
     return Outcome(rows[:n_rows], fills[:n_fills], book, int(cycles))
+
+
+# The parallel kernel's default threading layer (workqueue) must not be entered
+# by two threads at once.
+_PARALLEL = threading.Lock()
+
+
+def run_many(
+    configs: Sequence[HedgeConfig],
+    *,
+    model: FillModel,
+    arrays: Arrays,
+    ideals: npt.NDArray[np.float64],
+    strategy: Strategy | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Totals of many configs (same symbols and pools) in one compiled call on all cores.
+
+    Returns ``(books, cycles)``: ``books[c]`` is config ``c``'s per-symbol book
+    (``_kernel``'s ``B_*`` columns) exactly as :func:`run_arrays` with
+    ``record=False`` gives it. Starts from the hedge in place (``initial_hedge``).
+    """
+    import numpy as np
+
+    k = kernel()
+    symbols = arrays.symbols
+    rules, start, avg = _market(model, arrays, ideals, initial_hedge=True)
+    vectors = [_vectors(_params(strategy, c), c, model) for c in configs]
+    fparams = np.stack([v[0] for v in vectors])
+    iparams = np.stack([v[1] for v in vectors])
+    inits = np.stack([_inits(c, symbols) for c in configs])
+    free = np.asarray([budget_free(c, len(symbols)) for c in configs], dtype=np.bool_)
+    with _PARALLEL:
+        books, cycles = k.sweep_kernel(
+            arrays.epochs, arrays.micros, arrays.prices, ideals, inits, rules, start, avg,
+            arrays.fund_step, arrays.fund_k, arrays.fund_rate, fparams, iparams, free,
+        )  # fmt: skip
+    return books, cycles
 
 
 def run_compiled(

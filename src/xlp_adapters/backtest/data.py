@@ -82,6 +82,8 @@ class PoolPath:
     pool: str
     times: tuple[datetime, ...]
     per_token: tuple[Mapping[str, float], ...]
+    # ``symbols``, computed on first use: a sweep asks once per config.
+    _symbols: frozenset[str] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.times:
@@ -105,7 +107,11 @@ class PoolPath:
 
     @property
     def symbols(self) -> frozenset[str]:
-        return frozenset(s for comp in self.per_token for s in comp)
+        if self._symbols is None:
+            found = frozenset(s for comp in self.per_token for s in comp)
+            object.__setattr__(self, "_symbols", found)
+            return found
+        return self._symbols
 
     def index_at(self, t: datetime) -> int:
         """Index of the composition in force at ``t``; -1 before the first row."""
@@ -233,19 +239,41 @@ def ideal_series(
     Computed once per composition change rather than per step; a symbol the
     pools do not expose at some step has an ideal of 0 there, as in the cycle.
     """
-    held = [p for p, amount in config.pools.items() if amount > 0]
     n = len(scenario.times)
     out: dict[str, list[float]] = {s: [0.0] * n for s in symbols}
-    bounds = [*_segments(scenario, held), n]
-    for a, b in itertools.pairwise(bounds):
-        t = scenario.times[a]
-        snaps = [PoolSnapshot(p, scenario.pools[p].at(t), observed_at=t) for p in held]
-        ideals = ideal_hedges(config.pools, snaps)
+    for a, b, ideals in _ideal_segments(scenario, config):
         for s in symbols:
             value = ideals.get(s, 0.0)
             if value != 0.0:
                 out[s][a:b] = [value] * (b - a)
     return out
+
+
+def ideal_array(
+    scenario: Scenario, config: HedgeConfig, symbols: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """:func:`ideal_series` as a ``[step, symbol]`` array, filled without Python lists."""
+    import numpy as np
+
+    out = np.zeros((len(scenario.times), len(symbols)), dtype=np.float64)
+    for a, b, ideals in _ideal_segments(scenario, config):
+        for j, s in enumerate(symbols):
+            value = ideals.get(s, 0.0)
+            if value != 0.0:
+                out[a:b, j] = value
+    return out
+
+
+def _ideal_segments(
+    scenario: Scenario, config: HedgeConfig
+) -> Iterator[tuple[int, int, Mapping[str, float]]]:
+    """``(first, end, ideal hedges)`` for each span of steps with fixed compositions."""
+    held = [p for p, amount in config.pools.items() if amount > 0]
+    bounds = [*_segments(scenario, held), len(scenario.times)]
+    for a, b in itertools.pairwise(bounds):
+        t = scenario.times[a]
+        snaps = [PoolSnapshot(p, scenario.pools[p].at(t), observed_at=t) for p in held]
+        yield a, b, ideal_hedges(config.pools, snaps)
 
 
 def funding_schedule(

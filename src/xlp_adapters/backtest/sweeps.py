@@ -7,11 +7,13 @@ pandas DataFrame, one row per config: its overrides, then net PnL, hedge
 PnL, fees, funding, fills, max |offset|, time outside the threshold and the
 tracking error.
 
-Work goes to a :class:`concurrent.futures.Executor`: by default the
-compiled engine runs in threads of this process (its kernel releases the
-GIL, so nothing is copied), the Python engines in a process pool over all
-local cores; pass ``distributed.Client(...).get_executor()`` to run on a Dask
-cluster. Configs travel in chunks, so the data is shipped once per chunk.
+By default the compiled engine runs each group of configs (same pools) in
+one compiled call whose loop over configs is spread over all local cores
+(``numba.prange``: the inputs are built once and shared, nothing is copied
+or pickled); the Python engines run in a process pool over all local cores.
+Any :class:`concurrent.futures.Executor` may be passed instead, e.g.
+``distributed.Client(...).get_executor()`` to run on a Dask cluster; configs
+then travel in chunks, so the data is shipped once per chunk.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from xlp_adapters.backtest.data import Scenario, ScenarioError, ideal_series
+from xlp_adapters.backtest.data import Scenario, ScenarioError, ideal_array
 from xlp_adapters.backtest.data import lp_values as _lp_values
 from xlp_adapters.backtest.engine import ENGINES, Engine, PaperVenue, SimClock, _run_sync
 from xlp_adapters.backtest.fast import FillModel, progress_bar
@@ -99,6 +101,9 @@ def _model(scenario: Scenario, symbols: Sequence[str], venue: PaperVenue | None)
     return FillModel.of(paper, rules)
 
 
+_CALLS = 4  # parallel compiled calls per group: progress updates without idle cores
+
+
 # --- the compiled engine: totals straight from the kernel ----------------------
 
 
@@ -114,11 +119,35 @@ class _Group:
     span_s: float
 
 
+def _totals(group: _Group, b: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """A sweep row from one config's per-symbol book (``_kernel``'s ``B_*`` columns)."""
+    from xlp_adapters.backtest import _kernel as k
+
+    last = group.arrays.prices[-1]
+    unreal = b[:, k.B_POS] * (last - b[:, k.B_AVG])
+    hedge = float((b[:, k.B_REAL] + unreal - b[:, k.B_FEES] + b[:, k.B_FUND]).sum())
+    span = group.span_s
+    return {
+        "net_pnl": None if group.lp_pnl is None else group.lp_pnl + hedge,
+        "hedge_pnl": hedge,
+        "lp_pnl": group.lp_pnl,
+        "fees": float(b[:, k.B_FEES].sum()),
+        "funding": float(b[:, k.B_FUND].sum()),
+        "fills": int(b[:, k.B_FILLS].sum()),
+        "volume_usd": float(b[:, k.B_VOL].sum()),
+        "max_abs_offset_usd": float(b[:, k.B_MAXABS].max()),
+        "time_outside_threshold_pct": (
+            100.0 * float(b[:, k.B_OUTSIDE].sum()) / span if span > 0 else 0.0
+        ),
+        "tracking_error_usd": math.sqrt(float(b[:, k.B_TE].sum()) / span) if span > 0 else 0.0,
+        "alerts": int(b[:, k.B_ALERTS].sum()),
+    }
+
+
 def _compiled_chunk(group: _Group, configs: Sequence[HedgeConfig]) -> list[dict[str, Any]]:
+    """One config after another on one core (a task for any executor)."""
     from xlp_adapters.backtest import compiled
 
-    k = compiled.kernel()
-    last = group.arrays.prices[-1]
     rows = []
     for cfg in configs:
         out = compiled.run_arrays(
@@ -129,30 +158,18 @@ def _compiled_chunk(group: _Group, configs: Sequence[HedgeConfig]) -> list[dict[
             ideals=group.ideals,
             record=False,  # a sweep keeps totals only: no per-step records built
         )
-        b = out.book
-        unreal = b[:, k.B_POS] * (last - b[:, k.B_AVG])
-        hedge = float((b[:, k.B_REAL] + unreal - b[:, k.B_FEES] + b[:, k.B_FUND]).sum())
-        span = group.span_s
-        rows.append(
-            {
-                "net_pnl": None if group.lp_pnl is None else group.lp_pnl + hedge,
-                "hedge_pnl": hedge,
-                "lp_pnl": group.lp_pnl,
-                "fees": float(b[:, k.B_FEES].sum()),
-                "funding": float(b[:, k.B_FUND].sum()),
-                "fills": int(b[:, k.B_FILLS].sum()),
-                "volume_usd": float(b[:, k.B_VOL].sum()),
-                "max_abs_offset_usd": float(b[:, k.B_MAXABS].max()),
-                "time_outside_threshold_pct": (
-                    100.0 * float(b[:, k.B_OUTSIDE].sum()) / span if span > 0 else 0.0
-                ),
-                "tracking_error_usd": math.sqrt(float(b[:, k.B_TE].sum()) / span)
-                if span > 0
-                else 0.0,
-                "alerts": int(b[:, k.B_ALERTS].sum()),
-            }
-        )
+        rows.append(_totals(group, out.book))
     return rows
+
+
+def _compiled_parallel(group: _Group, configs: Sequence[HedgeConfig]) -> list[dict[str, Any]]:
+    """All ``configs`` in one compiled call, spread over this machine's cores."""
+    from xlp_adapters.backtest import compiled
+
+    books, _ = compiled.run_many(
+        configs, model=group.model, arrays=group.arrays, ideals=group.ideals
+    )
+    return [_totals(group, books[c]) for c in range(len(configs))]
 
 
 def _groups(
@@ -171,12 +188,11 @@ def _groups(
 
             if symbols not in arrays:
                 arrays[symbols] = Arrays.of(scenario, symbols)
-            ideal = ideal_series(scenario, cfg, symbols)
             lp = _lp_values(scenario, cfg, [0, n - 1])
             group = _Group(
                 scenario=scenario,
                 arrays=arrays[symbols],
-                ideals=arrays[symbols].ideal_matrix(ideal),
+                ideals=ideal_array(scenario, cfg, symbols),
                 model=_model(scenario, symbols, venue),
                 lp_pnl=None if np.isnan(lp).any() else float(lp[1] - lp[0]),
                 span_s=(scenario.end - scenario.start).total_seconds() * len(symbols),
@@ -211,6 +227,36 @@ def _chunks(indices: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(indices[a : a + size])
 
 
+Job = tuple[Callable[..., list[dict[str, Any]]], tuple[Any, ...], list[int]]
+
+
+def _on_executor(
+    jobs: Sequence[Job],
+    executor: Executor | None,
+    finished: Callable[[list[int], list[dict[str, Any]]], None],
+    *,
+    workers: int,
+) -> None:
+    """Run ``jobs`` on ``executor`` (a process pool of ``workers`` if None), as they finish."""
+    if not jobs:
+        return
+    owned = executor is None
+    pool = (
+        ProcessPoolExecutor(max_workers=min(workers, len(jobs))) if executor is None else executor
+    )
+    try:
+        pending: dict[Future[list[dict[str, Any]]], list[int]] = {
+            pool.submit(fn, *args): part for fn, args, part in jobs
+        }
+        while pending:
+            done, _ = wait_futures(pending, return_when="FIRST_COMPLETED")
+            for fut in done:
+                finished(pending.pop(fut), fut.result())
+    finally:
+        if owned:
+            pool.shutdown(cancel_futures=True)
+
+
 def sweep(
     scenario: Scenario,
     grid: Grid,
@@ -228,8 +274,9 @@ def sweep(
 
     Every config is validated before anything runs. ``executor`` is any
     :class:`concurrent.futures.Executor` (not shut down here); ``None`` uses
-    all local cores. ``on_done(n)`` is called as ``n`` more configs finish
-    (the command line's progress bar). The compiled engine's rows come
+    all local cores (for the compiled engine, in one parallel compiled call per
+    ``chunk_size`` configs rather than in a pool). ``on_done(n)`` is called as
+    ``n`` more configs finish (the command line's progress bar). The compiled engine's rows come
     straight from the kernel's totals (no per-step records are kept).
     """
     import pandas as pd
@@ -242,16 +289,20 @@ def sweep(
     configs = configs_of(config, overrides)
     cpus = os.cpu_count() or 1
     size = chunk_size or max(1, math.ceil(len(configs) / (2 * cpus)))
-    jobs: list[tuple[Callable[..., list[dict[str, Any]]], tuple[Any, ...], list[int]]]
+    jobs: list[Job]
     if engine == "compiled":
         from xlp_adapters.backtest.compiled import kernel
 
         kernel()  # MissingExtraError now rather than in a worker
-        jobs = [
-            (_compiled_chunk, (group, [configs[j] for j in part]), part)
-            for group, idx in _groups(scenario, configs, venue)
-            for part in _chunks(idx, size)
-        ]
+        jobs = (
+            []
+            if executor is None
+            else [
+                (_compiled_chunk, (group, [configs[j] for j in part]), part)
+                for group, idx in _groups(scenario, configs, venue)
+                for part in _chunks(idx, size)
+            ]
+        )
     else:
         for cfg in configs:
             scenario.check(cfg)
@@ -260,29 +311,27 @@ def sweep(
              part)
             for part in _chunks(range(len(configs)), size)
         ]  # fmt: skip
-    owned: Executor | None = None
-    if executor is None:
-        pool_cls = ThreadPoolExecutor if engine == "compiled" else ProcessPoolExecutor
-        executor = owned = pool_cls(max_workers=min(cpus, len(jobs)))
     results: list[dict[str, Any] | None] = [None] * len(configs)
     bar = progress_bar(len(configs), progress, f"sweep ({engine})")
+
+    def finished(part: list[int], rows: list[dict[str, Any]]) -> None:
+        for j, row in zip(part, rows, strict=True):
+            results[j] = row
+        bar.update(len(part))
+        if on_done is not None:
+            on_done(len(part))
+
     try:
-        pending: dict[Future[list[dict[str, Any]]], list[int]] = {
-            executor.submit(fn, *args): part for fn, args, part in jobs
-        }
-        while pending:
-            done, _ = wait_futures(pending, return_when="FIRST_COMPLETED")
-            for fut in done:
-                part = pending.pop(fut)
-                for j, row in zip(part, fut.result(), strict=True):
-                    results[j] = row
-                bar.update(len(part))
-                if on_done is not None:
-                    on_done(len(part))
+        if executor is None and engine == "compiled":
+            # The default: each group's configs in a few compiled calls over all cores.
+            for group, idx in _groups(scenario, configs, venue):
+                per = chunk_size or cpus * math.ceil(len(idx) / (_CALLS * cpus))
+                for part in _chunks(idx, per):
+                    finished(part, _compiled_parallel(group, [configs[j] for j in part]))
+        else:
+            _on_executor(jobs, executor, finished, workers=cpus)
     finally:
         bar.close()
-        if owned is not None:
-            owned.shutdown(cancel_futures=True)
     frame = pd.DataFrame(
         [{**o, **(r or {})} for o, r in zip(overrides, results, strict=True)],
         columns=[*dict.fromkeys(k for o in overrides for k in o), *METRICS],

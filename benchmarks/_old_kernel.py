@@ -1,0 +1,43 @@
+"""The previous compiled loop (``_kernel.py`` at commit 76c96cc), as a baseline.
+
+Loaded from git into a file under the user's cache directory (so numba can
+cache its compiled code there too) and imported under its own name; ``None``
+without git. Used by ``backtest_throughput.py`` and ``sweep.py`` to print
+each figure beside the previous kernel's, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+BASELINE = "76c96cc"
+PATH = "src/xlp_adapters/backtest/_kernel.py"
+
+
+def old_kernel() -> ModuleType | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        src = subprocess.run(
+            ["git", "-C", str(root), "show", f"{BASELINE}:{PATH}"],
+            capture_output=True, check=True, text=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xlp-bench"
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / f"kernel_{BASELINE}.py"
+    if not path.exists() or path.read_text() != src:
+        path.write_text(src)
+    name = f"_xlp_kernel_{BASELINE}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
