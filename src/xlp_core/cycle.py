@@ -481,7 +481,7 @@ async def _none() -> None:
 
 def _kept(old: SymbolState | None, new: SymbolState) -> SymbolState:
     """The old object when unchanged: a store can then reuse its encoding."""
-    return old if old is not None and old == new else new
+    return old if old is not None and (old is new or old == new) else new
 
 
 def _commit(

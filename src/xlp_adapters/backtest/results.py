@@ -325,14 +325,22 @@ class Recorder:
 
     def track(self, k: int, i: int, position: float) -> None:
         """Extremes and time outside the threshold, at every step (sampled or not)."""
-        sym = self.symbols[k]
         times = self.scenario.times
-        offset = position + self.config.initial_offsets.get(sym, 0.0) - self.ideals[sym][i]
-        a = abs(offset * self.scenario.prices[sym][i])
-        if a > self.max_abs[sym]:
-            self.max_abs[sym] = a
-        if a >= self.min_usd and i + 1 < len(times):
-            self.outside_s[sym] += times[i + 1].timestamp() - times[i].timestamp()
+        dt = times[i + 1].timestamp() - times[i].timestamp() if i + 1 < len(times) else 0.0
+        self.track_step(i, {self.symbols[k]: position}, dt)
+
+    def track_step(self, i: int, positions: Mapping[str, float], dt: float) -> None:
+        """:meth:`track` for the given symbols at once; ``dt``: seconds to the next step
+        (0 at the last one). The engine calls it every step, so lookups are hoisted."""
+        prices, ideals, initial = self.scenario.prices, self.ideals, self.config.initial_offsets
+        max_abs, min_usd = self.max_abs, self.min_usd
+        for sym, position in positions.items():
+            offset = position + initial.get(sym, 0.0) - ideals[sym][i]
+            a = abs(offset * prices[sym][i])
+            if a > max_abs[sym]:
+                max_abs[sym] = a
+            if a >= min_usd and dt:
+                self.outside_s[sym] += dt
 
     def snapshot(
         self, i: int, k: int, position: float, cost_basis: float, open_order: bool
