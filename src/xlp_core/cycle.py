@@ -276,7 +276,7 @@ async def run_hedge_cycle(
         now = floor
     else:
         now = wall
-    strategy = strategy or ZoneStrategy(config.decision_params())
+    strategy = strategy or _default_strategy(config)
     policy = policy or RetryPolicy()
     cycle = prev_state.cycle + 1
     namespace = id_namespace(config, prev_state)
@@ -473,6 +473,22 @@ async def run_hedge_cycle(
 
 
 # --- helpers -----------------------------------------------------------------
+
+
+_DEFAULT: list[tuple[HedgeConfig, ZoneStrategy]] = []
+
+
+def _default_strategy(config: HedgeConfig) -> ZoneStrategy:
+    """The config's ZoneStrategy, built once per config object, not per cycle.
+
+    The config is frozen, and the entry holds it, so the identity test is
+    exact (its id cannot be reused while cached).
+    """
+    if _DEFAULT and _DEFAULT[0][0] is config:
+        return _DEFAULT[0][1]
+    strategy = ZoneStrategy(config.decision_params())
+    _DEFAULT[:] = [(config, strategy)]
+    return strategy
 
 
 async def _none() -> None:
