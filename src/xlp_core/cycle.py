@@ -433,8 +433,11 @@ async def run_hedge_cycle(
     # --- 8. one durable write: the cycle's events and the new state -------
     for plan in plans:
         reports[plan.symbol] = _symbol_report(plan)
+    symbol_states = dict(state.symbols)  # one evolve below, not two (with_symbols)
+    symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans})
     new_state = attrs.evolve(
-        state.with_symbols({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans}),
+        state,
+        symbols=symbol_states,
         cycle=cycle,
         updated_at=now,
         next_serial=serial,

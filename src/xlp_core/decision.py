@@ -297,6 +297,8 @@ def decide(observed: Observed, obs: Observation, now: datetime, params: Decision
     has_order = state.order_id is not None
     actions: list[Action] = []
     must_cancel = has_order or bool(observed.stray_order_ids)
+    if zone is None and not must_cancel:
+        return Decision(obs.symbol, observed, (), "within threshold")  # rule 3, nothing to cancel
 
     def cancel(reason: str) -> None:
         if must_cancel:

@@ -80,9 +80,7 @@ def encode_checked(state: HedgeState) -> tuple[str, HedgeState]:
             (
                 dumps_compact(head)[:-1],
                 ',"symbols":{',
-                ",".join(
-                    f"{_quote(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)
-                ),
+                ",".join(f"{_quote(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)),
                 '},"unknowns":',
                 dumps_compact(unknowns),
                 "}",
