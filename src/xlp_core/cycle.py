@@ -293,11 +293,16 @@ async def run_hedge_cycle(
     # --- 2. fetch everything at once ------------------------------------
     universe = sorted(set(config.symbols) | set(prev_state.symbols))
     unknown_keys = [(p.symbol, p.client_order_id) for p in prev_state.unknowns]
-    pool_results, venue, found = await asyncio.gather(
-        asyncio.gather(*(_settle(p.fetch()) for p in pools)),
-        _fetch_venue(exchange, universe),
-        _settle(exchange.get_orders(unknown_keys)) if unknown_keys else _none(),
-    )
+    # One flat gather (no nested gathers or tasks): pools, the unknown-order
+    # lookup, then the venue reads, in the order they have always started.
+    calls: list[Awaitable[Any]] = [p.fetch() for p in pools]
+    if unknown_keys:
+        calls.append(exchange.get_orders(unknown_keys))
+    calls.extend(_venue_calls(exchange, universe))
+    fetched = await asyncio.gather(*(_settle(c) for c in calls))
+    pool_results = fetched[: len(pools)]
+    found = fetched[len(pools)] if unknown_keys else None
+    venue = _venue_of(fetched[len(pools) + bool(unknown_keys) :])
     snapshots: list[PoolSnapshot] = []
     pools_ok = True
     for source, res in zip(pools, pool_results, strict=True):
@@ -494,10 +499,6 @@ def _default_strategy(config: HedgeConfig) -> ZoneStrategy:
     return strategy
 
 
-async def _none() -> None:
-    return None
-
-
 def _kept(old: SymbolState | None, new: SymbolState) -> SymbolState:
     """The old object when unchanged: a store can then reuse its encoding."""
     return old if old is not None and (old is new or old == new) else new
@@ -645,15 +646,23 @@ def _apply_non_orders(plan: _Plan, cancel: Any, now: datetime, emit: Callable[..
             plan.reports[index] = ActionReport(action, outcome, error=cancel.error)
 
 
-async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, Any]:
+def _venue_calls(exchange: Exchange, symbols: Sequence[str]) -> list[Awaitable[Any]]:
+    """The four venue reads for ``symbols`` (none for no symbols)."""
     if not symbols:
+        return []
+    return [
+        exchange.prices(symbols),
+        exchange.positions(symbols),
+        exchange.open_orders(symbols),
+        exchange.markets(symbols),
+    ]
+
+
+def _venue_of(results: Sequence[Any]) -> dict[str, Any]:
+    """The settled results of :func:`_venue_calls`, by kind (``None``: that read failed)."""
+    if not results:
         return {"prices": {}, "positions": {}, "orders": [], "rules": {}, "errors": []}
-    prices, positions, orders, rules = await asyncio.gather(
-        _settle(exchange.prices(symbols)),
-        _settle(exchange.positions(symbols)),
-        _settle(exchange.open_orders(symbols)),
-        _settle(exchange.markets(symbols)),
-    )
+    prices, positions, orders, rules = results
     out: dict[str, Any] = {"errors": []}
     for key, res in (("prices", prices), ("positions", positions), ("rules", rules)):
         if isinstance(res, BaseException):
@@ -667,6 +676,11 @@ async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, 
     else:
         out["orders"] = list(orders)
     return out
+
+
+async def _fetch_venue(exchange: Exchange, symbols: Sequence[str]) -> dict[str, Any]:
+    calls = _venue_calls(exchange, symbols)
+    return _venue_of(await asyncio.gather(*(_settle(c) for c in calls)))
 
 
 def _merge(a: Any, b: Any) -> Any:
