@@ -418,9 +418,8 @@ class Recorder:
 
         n_sym = len(self.symbols)
         steps = columns["step"][::n_sym]
-        epochs = np.fromiter(
-            (self.scenario.times[i].timestamp() for i in steps.tolist()), np.float64, len(steps)
-        )
+        times = self.scenario.times
+        epochs = np.fromiter((t.timestamp() for t in times), np.float64, len(times))[steps]
         w = np.append(np.diff(epochs), 0.0)
         total = float(w.sum()) * n_sym
         if total <= 0:
@@ -454,23 +453,37 @@ class Recorder:
             out: npt.NDArray[np.float64] = raw[flat, RAW_FIELDS.index(name)]
             return out
 
+        # Built one column at a time, temporaries freed (or updated in place)
+        # as soon as possible: with a year of every-step records each array is
+        # ~17 MB, and the peak is what a long run is limited by. The values
+        # are those of the plain expressions in the comments, bit for bit.
         step = np.repeat(sampled, n_sym)
         k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
-        prices = np.asarray([sc.prices[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
-        ideals = np.asarray([self.ideals[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
+        price = _per_symbol(sc.prices, syms)[k, step]
+        ideal = _per_symbol(self.ideals, syms)[k, step]
         init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
         position = col("position")
-        price = prices[k, step]
-        ideal = ideals[k, step]
-        offset = position + init[k] - ideal
+        offset = position + init[k]
+        offset -= ideal  # position + init - ideal
         offset_usd = offset * price
         a = np.abs(offset_usd)
         th = self.config.thresholds()
-        zone = np.where(a > th.max_usd, -1, ((a - th.min_usd) / th.step_usd).astype(np.int64))
-        unrealised = position * (price - col("avg_price"))
+        zone_missing = a < th.min_usd
+        scaled = a - th.min_usd
+        scaled /= th.step_usd
+        zone = scaled.astype(np.int64)  # (a - min) / step, truncated
+        del scaled
+        zone[a > th.max_usd] = -1
+        del a
+        zone[zone_missing] = 0
+        unrealised = price - col("avg_price")
+        unrealised *= position  # position * (price - avg_price)
         realised = col("realised")
         fees = col("fees")
         funding = col("funding")
+        hedge = realised + unrealised
+        hedge -= fees
+        hedge += funding  # realised + unrealised - fees + funding
         return {
             "step": step,
             "symbol_index": k,
@@ -479,8 +492,8 @@ class Recorder:
             "position": position,
             "offset": offset,
             "offset_usd": offset_usd,
-            "zone": np.where(a < th.min_usd, 0, zone).astype(np.int64),
-            "zone_missing": a < th.min_usd,
+            "zone": zone,
+            "zone_missing": zone_missing,
             "cost_basis": col("cost_basis"),
             "open_order": col("open_order").astype(bool),
             "fills": col("fills").astype(np.int64),
@@ -489,7 +502,7 @@ class Recorder:
             "funding": funding,
             "realised_pnl": realised,
             "unrealised_pnl": unrealised,
-            "hedge_pnl": realised + unrealised - fees + funding,
+            "hedge_pnl": hedge,
             "lp_value": np.repeat(lp_values(sc, self.config, sampled), n_sym),
         }
 
@@ -505,6 +518,16 @@ class Recorder:
             final_positions=dict(final_positions),
             summary=self.summary(engine, final_positions, columns),
         )
+
+
+def _per_symbol(series: Mapping[str, Sequence[float]], symbols: Sequence[str]) -> Any:
+    """A (symbols x steps) float64 matrix of per-symbol series."""
+    import numpy as np
+
+    out = np.empty((len(symbols), len(series[symbols[0]]) if symbols else 0), dtype=np.float64)
+    for j, s in enumerate(symbols):
+        out[j] = series[s]
+    return out
 
 
 def max_drawdown(columns: Mapping[str, npt.NDArray[Any]], n_sym: int) -> float:
