@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -283,6 +283,43 @@ class Summary:
         return "\n".join(lines)
 
 
+COLUMN_ORDER = (
+    "step", "symbol_index", "price", "ideal", "position", "offset", "offset_usd", "zone",
+    "zone_missing", "cost_basis", "open_order", "fills", "volume_usd", "fees", "funding",
+    "realised_pnl", "unrealised_pnl", "hedge_pnl", "lp_value",
+)  # fmt: skip
+
+
+class Columns(Mapping[str, "npt.NDArray[Any]"]):
+    """A result's record columns; the three that follow from the step index
+    alone (``step``, ``symbol_index``, ``lp_value``) are built on first access.
+
+    A year of minute records is ~17 MB per column: a run that only needs
+    the summary does not hold those three.
+    """
+
+    def __init__(
+        self,
+        built: dict[str, npt.NDArray[Any]],
+        derived: dict[str, Callable[[], npt.NDArray[Any]]],
+        order: Sequence[str],
+    ) -> None:
+        self._built, self._derived, self._order = built, derived, tuple(order)
+
+    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+        found = self._built.get(key)
+        if found is None:
+            make = self._derived.pop(key)  # KeyError for an unknown column
+            found = self._built[key] = make()
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
 class Recorder:
     """Accumulates books, fills, extremes and sampled snapshots during a run.
 
@@ -409,7 +446,7 @@ class Recorder:
             alerts=sum(self.alerts.values()),
             by_symbol=by,
             tracking_error_usd=0.0 if columns is None else self.tracking_error(columns),
-            max_drawdown_usd=0.0 if columns is None else max_drawdown(columns, len(self.symbols)),
+            max_drawdown_usd=0.0 if columns is None else self.max_drawdown(columns),
         )
 
     def tracking_error(self, columns: Mapping[str, npt.NDArray[Any]]) -> float:
@@ -417,7 +454,7 @@ class Recorder:
         import numpy as np
 
         n_sym = len(self.symbols)
-        steps = columns["step"][::n_sym]
+        steps = self.sampled()
         times = self.scenario.times
         epochs = np.fromiter((t.timestamp() for t in times), np.float64, len(times))[steps]
         w = np.append(np.diff(epochs), 0.0)
@@ -425,17 +462,32 @@ class Recorder:
         if total <= 0:
             return 0.0
         usd = columns["offset_usd"].reshape(-1, n_sym)
-        return float(np.sqrt((w @ (usd * usd)).sum() / total))
+        # Per symbol: no (steps x symbols) temporary of squares.
+        squares = sum(float(w @ np.square(usd[:, j])) for j in range(n_sym))
+        return math.sqrt(squares / total)
 
-    def columns(self) -> dict[str, npt.NDArray[Any]]:
+    def sampled(self) -> npt.NDArray[Any]:
+        """The recorded steps: every ``record_every``-th, and the last."""
+        import numpy as np
+
+        n = len(self.scenario.times)
+        sampled = np.arange(0, n, self.record_every, dtype=np.int64)
+        if sampled[-1] != n - 1:
+            sampled = np.append(sampled, n - 1)
+        return sampled
+
+    def max_drawdown(self, columns: Mapping[str, npt.NDArray[Any]]) -> float:
+        """:func:`max_drawdown` without the repeated ``lp_value`` column."""
+        lp = lp_values(self.scenario, self.config, self.sampled())
+        return max_drawdown(columns, len(self.symbols), lp)
+
+    def columns(self) -> Columns:
         """Every record column as an array, derived from the sampled snapshots."""
         import numpy as np
 
         sc, syms = self.scenario, self.symbols
-        n, n_sym = len(sc.times), len(syms)
-        sampled = np.arange(0, n, self.record_every, dtype=np.int64)
-        if sampled[-1] != n - 1:
-            sampled = np.append(sampled, n - 1)
+        n_sym = len(syms)
+        sampled = self.sampled()
         raw = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, len(RAW_FIELDS))
         # Row of ``raw`` in force at each (sampled step, symbol); fields are then
         # gathered one at a time (no (steps x symbols x fields) temporary).
@@ -461,6 +513,7 @@ class Recorder:
         k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
         price = _per_symbol(sc.prices, syms)[k, step]
         ideal = _per_symbol(self.ideals, syms)[k, step]
+        del step  # rebuilt on demand (see Columns)
         init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
         position = col("position")
         offset = position + init[k]
@@ -484,9 +537,8 @@ class Recorder:
         hedge = realised + unrealised
         hedge -= fees
         hedge += funding  # realised + unrealised - fees + funding
-        return {
-            "step": step,
-            "symbol_index": k,
+        del k
+        built = {
             "price": price,
             "ideal": ideal,
             "position": position,
@@ -503,8 +555,14 @@ class Recorder:
             "realised_pnl": realised,
             "unrealised_pnl": unrealised,
             "hedge_pnl": hedge,
-            "lp_value": np.repeat(lp_values(sc, self.config, sampled), n_sym),
         }
+        config = self.config
+        derived: dict[str, Callable[[], npt.NDArray[Any]]] = {
+            "step": lambda: np.repeat(sampled, n_sym),
+            "symbol_index": lambda: np.tile(np.arange(n_sym, dtype=np.int64), len(sampled)),
+            "lp_value": lambda: np.repeat(lp_values(sc, config, sampled), n_sym),
+        }
+        return Columns(built, derived, COLUMN_ORDER)
 
     def result(self, engine: str, final_positions: Mapping[str, float]) -> BacktestResult:
         columns = self.columns()
@@ -530,12 +588,18 @@ def _per_symbol(series: Mapping[str, Sequence[float]], symbols: Sequence[str]) -
     return out
 
 
-def max_drawdown(columns: Mapping[str, npt.NDArray[Any]], n_sym: int) -> float:
-    """Largest peak-to-trough fall of (LP value change + hedge PnL) over the records."""
+def max_drawdown(
+    columns: Mapping[str, npt.NDArray[Any]], n_sym: int, lp: npt.NDArray[Any] | None = None
+) -> float:
+    """Largest peak-to-trough fall of (LP value change + hedge PnL) over the records.
+
+    ``lp``: the LP value at each recorded step (default: from the columns).
+    """
     import numpy as np
 
     hedge = columns["hedge_pnl"].reshape(-1, n_sym).sum(axis=1)
-    lp = columns["lp_value"][::n_sym]
+    if lp is None:
+        lp = columns["lp_value"][::n_sym]
     value = hedge if np.isnan(lp).any() else hedge + (lp - lp[0])
     if len(value) == 0:
         return 0.0
@@ -576,7 +640,7 @@ class BacktestResult:
     _summary: Summary
 
     def __len__(self) -> int:
-        return len(self.columns["step"])
+        return len(self.columns["position"])
 
     @property
     def records(self) -> tuple[Record, ...]:
