@@ -191,20 +191,28 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
     )
     offset_usd = update.offset * obs.price
     zone = zone_for(offset_usd, params.thresholds)
-    # One constructor call instead of several evolve()s: this runs for every
-    # symbol in every cycle.
-    state = SymbolState(
-        offset=update.offset,
-        cost_basis=update.cost_basis,
-        exchange_position=obs.exchange_position,
-        last_fill_at=last_fill_at,
-        order_zone=order_zone,
-        order_id=order_id,
-        order_placed_at=order_placed_at,
-        last_alert_at=prev.last_alert_at,
-        zone=prev.zone,
-        fill_zone=fill_zone,
-    )
+    # This runs for every symbol in every cycle: an unchanged state is the
+    # previous object itself, else one constructor call (not several evolves).
+    state = prev
+    if (
+        fill
+        or vanished
+        or update.offset != prev.offset
+        or update.cost_basis != prev.cost_basis
+        or obs.exchange_position != prev.exchange_position
+    ):
+        state = SymbolState(
+            offset=update.offset,
+            cost_basis=update.cost_basis,
+            exchange_position=obs.exchange_position,
+            last_fill_at=last_fill_at,
+            order_zone=order_zone,
+            order_id=order_id,
+            order_placed_at=order_placed_at,
+            last_alert_at=prev.last_alert_at,
+            zone=prev.zone,
+            fill_zone=fill_zone,
+        )
     return Observed(
         state=state,
         offset_usd=offset_usd,
@@ -289,6 +297,8 @@ def decide(observed: Observed, obs: Observation, now: datetime, params: Decision
     has_order = state.order_id is not None
     actions: list[Action] = []
     must_cancel = has_order or bool(observed.stray_order_ids)
+    if zone is None and not must_cancel:
+        return Decision(obs.symbol, observed, (), "within threshold")  # rule 3, nothing to cancel
 
     def cancel(reason: str) -> None:
         if must_cancel:

@@ -7,6 +7,7 @@ and the ideal hedge is the opposite: a short of the same size.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 
@@ -27,9 +28,12 @@ STABLECOINS: frozenset[str] = frozenset({"USDC", "USDT", "USD"})
 
 
 def _is_number(value: object) -> bool:
+    if type(value) is float:  # the usual case, per token per cycle
+        return True
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+@functools.lru_cache(maxsize=1024)  # a pool names the same few tokens every cycle
 def normalise_symbol(symbol: str) -> str:
     """Map a pool's token name to the venue symbol (``WBTC`` -> ``BTC``)."""
     upper = symbol.strip().upper()

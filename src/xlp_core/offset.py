@@ -25,6 +25,29 @@ def calculate_offset_and_cost(
     ideal: float, actual: float, price: float, old_offset: float, old_cost: float
 ) -> tuple[float, float]:
     """Return ``(new_offset, new_cost)``; raise on bad input or a negative cost."""
+    # One test covers the common case (this runs per symbol per cycle);
+    # ``_check_inputs`` names the bad input otherwise.
+    total = ideal + actual + price + old_offset + old_cost
+    if not (price > 0 and old_cost >= 0 and math.isfinite(total)):
+        _check_inputs(ideal, actual, price, old_offset, old_cost)
+    new_offset = actual - ideal
+    delta = new_offset - old_offset
+    if abs(delta) < EPSILON:
+        return new_offset, old_cost
+    if abs(new_offset) < EPSILON:
+        return 0.0, 0.0
+    if abs(old_offset) < EPSILON:
+        return new_offset, price
+    new_cost = (old_offset * old_cost + delta * price) / new_offset
+    if new_cost < 0:
+        raise NegativeCostBasisError(new_cost)
+    return new_offset, new_cost
+
+
+def _check_inputs(
+    ideal: float, actual: float, price: float, old_offset: float, old_cost: float
+) -> None:
+    """Raise the error naming the first bad input (none if all are good)."""
     if not math.isnan(price) and price <= 0:
         raise InvalidPriceError(f"price must be > 0, got {price!r}")
     if not math.isnan(old_cost) and old_cost < 0:
@@ -39,19 +62,6 @@ def calculate_offset_and_cost(
         if not math.isfinite(value):
             cls = InvalidPriceError if name == "price" else InvalidInputError
             raise cls(f"{name} must be finite, got {value!r}")
-
-    new_offset = actual - ideal
-    delta = new_offset - old_offset
-    if abs(delta) < EPSILON:
-        return new_offset, old_cost
-    if abs(new_offset) < EPSILON:
-        return 0.0, 0.0
-    if abs(old_offset) < EPSILON:
-        return new_offset, price
-    new_cost = (old_offset * old_cost + delta * price) / new_offset
-    if new_cost < 0:
-        raise NegativeCostBasisError(new_cost)
-    return new_offset, new_cost
 
 
 @attrs.frozen

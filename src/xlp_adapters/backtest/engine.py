@@ -13,6 +13,7 @@ engine (:mod:`xlp_adapters.backtest.fast`) must produce the same fills.
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -42,13 +43,13 @@ from xlp_adapters.paper import Fill, PaperExchange
 from xlp_adapters.pools import SeriesPoolSource
 from xlp_adapters.stores import SqliteStateStore
 from xlp_core.config import HedgeConfig
-from xlp_core.cycle import run_hedge_cycle
+from xlp_core.cycle import CycleReport, run_hedge_cycle
 from xlp_core.decision import ActionKind
 from xlp_core.errors import MissingSymbolError, XlpError
 from xlp_core.execution import NO_WAIT
 from xlp_core.models import MarketRules
 from xlp_core.ports import AuditSink, StateStore
-from xlp_core.strategy import Strategy
+from xlp_core.strategy import Strategy, ZoneStrategy
 
 Engine = Literal["cycle", "fast", "compiled"]
 ENGINES: tuple[str, ...] = ("cycle", "fast", "compiled")
@@ -155,7 +156,7 @@ async def _replay(
 ) -> BacktestResult:
     times = scenario.times
     n = len(times)
-    epochs = [t.timestamp() for t in times]
+    epochs = array("d", (t.timestamp() for t in times))  # 8 bytes a step, not ~32
     ideals = ideal_series(scenario, config, symbols)
     funding = funding_schedule(scenario, symbols)
     recorder = Recorder(scenario, config, symbols, ideals, record_every)
@@ -176,15 +177,19 @@ async def _replay(
     except BaseException:
         store.close()
         raise
+    # Built once, not by every cycle (the cycle would build this same default).
+    strategy = strategy or ZoneStrategy(cfg.decision_params())
     cost = dict.fromkeys(symbols, 0.0)
     last_snap: list[tuple[object, ...] | None] = [None] * len(symbols)
     seen = 0
     start = next_due = epochs[0]
+    series = [(s, scenario.prices[s]) for s in symbols]
+    books = [recorder.books[s] for s in symbols]
     bar = progress_bar(n, progress, "backtest (cycle)")
     try:
         for i in range(n):
             clock.now = times[i]
-            paper.set_prices({s: scenario.prices[s][i] for s in symbols})
+            paper.set_prices({s: p[i] for s, p in series})
             for sym, rate in funding.get(i, ()):
                 paper.apply_funding(sym, rate)
                 recorder.books[sym].pay_funding(scenario.prices[sym][i], rate)
@@ -195,30 +200,23 @@ async def _replay(
                     clock=clock, strategy=strategy, policy=NO_WAIT, sleep=_no_sleep,
                     monotonic=clock.monotonic,
                 )  # fmt: skip
-                if not report.ok:
-                    problems = [*report.errors]
-                    problems += [f"{s}: {r.error}" for s, r in report.symbols.items() if r.error]
-                    raise BacktestError(f"cycle at {times[i].isoformat()}: {problems}")
-                recorder.cycles += 1
-                for sym, rep in report.symbols.items():
-                    cost[sym] = report.state.symbol(sym).cost_basis
-                    recorder.alerts[sym] += sum(
-                        1 for a in rep.actions if a.action.kind is ActionKind.ALERT
-                    )
+                _note_cycle(report, times[i], recorder, cost)
             fills = paper.fills
-            for fill in fills[seen:]:
-                recorder.on_fill(_fill_record(fill))
-            seen = len(fills)
+            if len(fills) > seen:
+                for fill in fills[seen:]:
+                    recorder.on_fill(_fill_record(fill))
+                seen = len(fills)
             positions = await paper.positions(symbols)
             open_syms = {o.symbol for o in await paper.open_orders(symbols)}
+            recorder.track_step(i, positions, epochs[i + 1] - epochs[i] if i + 1 < n else 0.0)
             for k, s in enumerate(symbols):
-                recorder.track(k, i, positions[s])
-                b = recorder.books[s]
-                mine = (positions[s], cost[s], s in open_syms, b.fills, b.funding, b.avg_price)
+                b = books[k]
+                pos, live = positions[s], s in open_syms
+                mine = (pos, cost[s], live, b.fills, b.funding, b.avg_price)
                 if mine != last_snap[k]:
                     # Only changes are recorded (memory O(changes), not O(steps)).
                     last_snap[k] = mine
-                    recorder.snapshot(i, k, positions[s], cost[s], s in open_syms)
+                    recorder.snapshot(i, k, pos, cost[s], live)
             bar.update(1)
     finally:
         bar.close()
@@ -227,6 +225,21 @@ async def _replay(
         await paper.close()
     final = await paper.positions(symbols)
     return recorder.result("cycle", {s: final[s] for s in symbols})
+
+
+def _note_cycle(
+    report: CycleReport, at: datetime, recorder: Recorder, cost: dict[str, float]
+) -> None:
+    """Stop on a cycle error; note cost bases and alerts for the results."""
+    if not report.ok:
+        problems = [*report.errors]
+        problems += [f"{s}: {r.error}" for s, r in report.symbols.items() if r.error]
+        raise BacktestError(f"cycle at {at.isoformat()}: {problems}")
+    recorder.cycles += 1
+    for sym, rep in report.symbols.items():
+        cost[sym] = report.state.symbol(sym).cost_basis
+        if rep.actions:
+            recorder.alerts[sym] += sum(1 for a in rep.actions if a.action.kind is ActionKind.ALERT)
 
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:

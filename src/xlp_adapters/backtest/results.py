@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -283,6 +283,43 @@ class Summary:
         return "\n".join(lines)
 
 
+COLUMN_ORDER = (
+    "step", "symbol_index", "price", "ideal", "position", "offset", "offset_usd", "zone",
+    "zone_missing", "cost_basis", "open_order", "fills", "volume_usd", "fees", "funding",
+    "realised_pnl", "unrealised_pnl", "hedge_pnl", "lp_value",
+)  # fmt: skip
+
+
+class Columns(Mapping[str, "npt.NDArray[Any]"]):
+    """A result's record columns; the three that follow from the step index
+    alone (``step``, ``symbol_index``, ``lp_value``) are built on first access.
+
+    A year of minute records is ~17 MB per column: a run that only needs
+    the summary does not hold those three.
+    """
+
+    def __init__(
+        self,
+        built: dict[str, npt.NDArray[Any]],
+        derived: dict[str, Callable[[], npt.NDArray[Any]]],
+        order: Sequence[str],
+    ) -> None:
+        self._built, self._derived, self._order = built, derived, tuple(order)
+
+    def __getitem__(self, key: str) -> npt.NDArray[Any]:
+        found = self._built.get(key)
+        if found is None:
+            make = self._derived.pop(key)  # KeyError for an unknown column
+            found = self._built[key] = make()
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
 class Recorder:
     """Accumulates books, fills, extremes and sampled snapshots during a run.
 
@@ -325,14 +362,22 @@ class Recorder:
 
     def track(self, k: int, i: int, position: float) -> None:
         """Extremes and time outside the threshold, at every step (sampled or not)."""
-        sym = self.symbols[k]
         times = self.scenario.times
-        offset = position + self.config.initial_offsets.get(sym, 0.0) - self.ideals[sym][i]
-        a = abs(offset * self.scenario.prices[sym][i])
-        if a > self.max_abs[sym]:
-            self.max_abs[sym] = a
-        if a >= self.min_usd and i + 1 < len(times):
-            self.outside_s[sym] += times[i + 1].timestamp() - times[i].timestamp()
+        dt = times[i + 1].timestamp() - times[i].timestamp() if i + 1 < len(times) else 0.0
+        self.track_step(i, {self.symbols[k]: position}, dt)
+
+    def track_step(self, i: int, positions: Mapping[str, float], dt: float) -> None:
+        """:meth:`track` for the given symbols at once; ``dt``: seconds to the next step
+        (0 at the last one). The engine calls it every step, so lookups are hoisted."""
+        prices, ideals, initial = self.scenario.prices, self.ideals, self.config.initial_offsets
+        max_abs, min_usd = self.max_abs, self.min_usd
+        for sym, position in positions.items():
+            offset = position + initial.get(sym, 0.0) - ideals[sym][i]
+            a = abs(offset * prices[sym][i])
+            if a > max_abs[sym]:
+                max_abs[sym] = a
+            if a >= min_usd and dt:
+                self.outside_s[sym] += dt
 
     def snapshot(
         self, i: int, k: int, position: float, cost_basis: float, open_order: bool
@@ -401,7 +446,7 @@ class Recorder:
             alerts=sum(self.alerts.values()),
             by_symbol=by,
             tracking_error_usd=0.0 if columns is None else self.tracking_error(columns),
-            max_drawdown_usd=0.0 if columns is None else max_drawdown(columns, len(self.symbols)),
+            max_drawdown_usd=0.0 if columns is None else self.max_drawdown(columns),
         )
 
     def tracking_error(self, columns: Mapping[str, npt.NDArray[Any]]) -> float:
@@ -409,26 +454,40 @@ class Recorder:
         import numpy as np
 
         n_sym = len(self.symbols)
-        steps = columns["step"][::n_sym]
-        epochs = np.fromiter(
-            (self.scenario.times[i].timestamp() for i in steps.tolist()), np.float64, len(steps)
-        )
+        steps = self.sampled()
+        times = self.scenario.times
+        epochs = np.fromiter((t.timestamp() for t in times), np.float64, len(times))[steps]
         w = np.append(np.diff(epochs), 0.0)
         total = float(w.sum()) * n_sym
         if total <= 0:
             return 0.0
         usd = columns["offset_usd"].reshape(-1, n_sym)
-        return float(np.sqrt((w @ (usd * usd)).sum() / total))
+        # Per symbol: no (steps x symbols) temporary of squares.
+        squares = sum(float(w @ np.square(usd[:, j])) for j in range(n_sym))
+        return math.sqrt(squares / total)
 
-    def columns(self) -> dict[str, npt.NDArray[Any]]:
+    def sampled(self) -> npt.NDArray[Any]:
+        """The recorded steps: every ``record_every``-th, and the last."""
+        import numpy as np
+
+        n = len(self.scenario.times)
+        sampled = np.arange(0, n, self.record_every, dtype=np.int64)
+        if sampled[-1] != n - 1:
+            sampled = np.append(sampled, n - 1)
+        return sampled
+
+    def max_drawdown(self, columns: Mapping[str, npt.NDArray[Any]]) -> float:
+        """:func:`max_drawdown` without the repeated ``lp_value`` column."""
+        lp = lp_values(self.scenario, self.config, self.sampled())
+        return max_drawdown(columns, len(self.symbols), lp)
+
+    def columns(self) -> Columns:
         """Every record column as an array, derived from the sampled snapshots."""
         import numpy as np
 
         sc, syms = self.scenario, self.symbols
-        n, n_sym = len(sc.times), len(syms)
-        sampled = np.arange(0, n, self.record_every, dtype=np.int64)
-        if sampled[-1] != n - 1:
-            sampled = np.append(sampled, n - 1)
+        n_sym = len(syms)
+        sampled = self.sampled()
         raw = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, len(RAW_FIELDS))
         # Row of ``raw`` in force at each (sampled step, symbol); fields are then
         # gathered one at a time (no (steps x symbols x fields) temporary).
@@ -446,33 +505,47 @@ class Recorder:
             out: npt.NDArray[np.float64] = raw[flat, RAW_FIELDS.index(name)]
             return out
 
+        # Built one column at a time, temporaries freed (or updated in place)
+        # as soon as possible: with a year of every-step records each array is
+        # ~17 MB, and the peak is what a long run is limited by. The values
+        # are those of the plain expressions in the comments, bit for bit.
         step = np.repeat(sampled, n_sym)
         k = np.tile(np.arange(n_sym, dtype=np.int64), len(sampled))
-        prices = np.asarray([sc.prices[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
-        ideals = np.asarray([self.ideals[s] for s in syms], dtype=np.float64).reshape(len(syms), -1)
+        price = _per_symbol(sc.prices, syms)[k, step]
+        ideal = _per_symbol(self.ideals, syms)[k, step]
+        del step  # rebuilt on demand (see Columns)
         init = np.asarray([self.config.initial_offsets.get(s, 0.0) for s in syms], np.float64)
         position = col("position")
-        price = prices[k, step]
-        ideal = ideals[k, step]
-        offset = position + init[k] - ideal
+        offset = position + init[k]
+        offset -= ideal  # position + init - ideal
         offset_usd = offset * price
         a = np.abs(offset_usd)
         th = self.config.thresholds()
-        zone = np.where(a > th.max_usd, -1, ((a - th.min_usd) / th.step_usd).astype(np.int64))
-        unrealised = position * (price - col("avg_price"))
+        zone_missing = a < th.min_usd
+        scaled = a - th.min_usd
+        scaled /= th.step_usd
+        zone = scaled.astype(np.int64)  # (a - min) / step, truncated
+        del scaled
+        zone[a > th.max_usd] = -1
+        del a
+        zone[zone_missing] = 0
+        unrealised = price - col("avg_price")
+        unrealised *= position  # position * (price - avg_price)
         realised = col("realised")
         fees = col("fees")
         funding = col("funding")
-        return {
-            "step": step,
-            "symbol_index": k,
+        hedge = realised + unrealised
+        hedge -= fees
+        hedge += funding  # realised + unrealised - fees + funding
+        del k
+        built = {
             "price": price,
             "ideal": ideal,
             "position": position,
             "offset": offset,
             "offset_usd": offset_usd,
-            "zone": np.where(a < th.min_usd, 0, zone).astype(np.int64),
-            "zone_missing": a < th.min_usd,
+            "zone": zone,
+            "zone_missing": zone_missing,
             "cost_basis": col("cost_basis"),
             "open_order": col("open_order").astype(bool),
             "fills": col("fills").astype(np.int64),
@@ -481,9 +554,15 @@ class Recorder:
             "funding": funding,
             "realised_pnl": realised,
             "unrealised_pnl": unrealised,
-            "hedge_pnl": realised + unrealised - fees + funding,
-            "lp_value": np.repeat(lp_values(sc, self.config, sampled), n_sym),
+            "hedge_pnl": hedge,
         }
+        config = self.config
+        derived: dict[str, Callable[[], npt.NDArray[Any]]] = {
+            "step": lambda: np.repeat(sampled, n_sym),
+            "symbol_index": lambda: np.tile(np.arange(n_sym, dtype=np.int64), len(sampled)),
+            "lp_value": lambda: np.repeat(lp_values(sc, config, sampled), n_sym),
+        }
+        return Columns(built, derived, COLUMN_ORDER)
 
     def result(self, engine: str, final_positions: Mapping[str, float]) -> BacktestResult:
         columns = self.columns()
@@ -499,12 +578,28 @@ class Recorder:
         )
 
 
-def max_drawdown(columns: Mapping[str, npt.NDArray[Any]], n_sym: int) -> float:
-    """Largest peak-to-trough fall of (LP value change + hedge PnL) over the records."""
+def _per_symbol(series: Mapping[str, Sequence[float]], symbols: Sequence[str]) -> Any:
+    """A (symbols x steps) float64 matrix of per-symbol series."""
+    import numpy as np
+
+    out = np.empty((len(symbols), len(series[symbols[0]]) if symbols else 0), dtype=np.float64)
+    for j, s in enumerate(symbols):
+        out[j] = series[s]
+    return out
+
+
+def max_drawdown(
+    columns: Mapping[str, npt.NDArray[Any]], n_sym: int, lp: npt.NDArray[Any] | None = None
+) -> float:
+    """Largest peak-to-trough fall of (LP value change + hedge PnL) over the records.
+
+    ``lp``: the LP value at each recorded step (default: from the columns).
+    """
     import numpy as np
 
     hedge = columns["hedge_pnl"].reshape(-1, n_sym).sum(axis=1)
-    lp = columns["lp_value"][::n_sym]
+    if lp is None:
+        lp = columns["lp_value"][::n_sym]
     value = hedge if np.isnan(lp).any() else hedge + (lp - lp[0])
     if len(value) == 0:
         return 0.0
@@ -545,7 +640,7 @@ class BacktestResult:
     _summary: Summary
 
     def __len__(self) -> int:
-        return len(self.columns["step"])
+        return len(self.columns["position"])
 
     @property
     def records(self) -> tuple[Record, ...]:

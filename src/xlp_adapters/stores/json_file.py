@@ -80,9 +80,7 @@ def encode_checked(state: HedgeState) -> tuple[str, HedgeState]:
             (
                 dumps_compact(head)[:-1],
                 ',"symbols":{',
-                ",".join(
-                    f"{json.dumps(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)
-                ),
+                ",".join(f"{_quote(k)}:{frag}" for k, (frag, _) in zip(names, parts, strict=True)),
                 '},"unknowns":',
                 dumps_compact(unknowns),
                 "}",
@@ -109,6 +107,9 @@ def _encode_slow(state: HedgeState) -> tuple[str, HedgeState]:
     except (TypeError, ValueError, RecursionError) as exc:
         raise StateError(f"refusing to save state that is not JSON: {exc}") from exc
 
+
+# ``json.dumps`` of a str without its per-call argument handling (same text).
+_quote = json.encoder.encode_basestring_ascii
 
 # Checked symbol JSON -> the SymbolState ``load`` makes of it; and id() of
 # objects seen -> (the object, its JSON, that loaded value). The entry holds
