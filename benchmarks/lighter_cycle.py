@@ -45,6 +45,7 @@ from xlp_core.ports import ExchangeDefaults, ReplaceOutcome
 from xlp_core.safety import ForwardingExchange, wrap_exchange
 
 ACCOUNTS = itertools.count(90_000)
+SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's own work per cycle, in RTT
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
 
 
@@ -113,7 +114,7 @@ async def measure(
         wall = requests = weight = 0.0
         try:
             for i in range(cycles + 1):
-                before = dict(sim.counts)
+                before, busy = dict(sim.counts), sim.busy
                 t0 = time.perf_counter()
                 await run_hedge_cycle(
                     exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
@@ -122,6 +123,8 @@ async def measure(
                 if i == 0:  # warm-up: nonce, markets, nothing to cancel yet
                     continue
                 wall += time.perf_counter() - t0
+                key = ("three-step" if three_step else "cycle", n)
+                SIM_BUSY[key] = SIM_BUSY.get(key, 0.0) + (sim.busy - busy) / (cycles * rtt)
                 delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                 requests += sum(delta.values())
                 weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
@@ -163,12 +166,15 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
             ) as hedger:  # fmt: skip
                 sim.rtt = rtt
                 for i in range(cycles + 1):
-                    before = dict(sim.counts)
+                    before, busy = dict(sim.counts), sim.busy
                     t0 = time.perf_counter()
                     await hedger.run_cycle()
                     if i == 0:  # warm-up: nothing to cancel yet
                         continue
                     wall += time.perf_counter() - t0
+                    SIM_BUSY[("hedger", n)] = SIM_BUSY.get(("hedger", n), 0.0) + (
+                        sim.busy - busy
+                    ) / (cycles * rtt)
                     delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                     requests += sum(delta.values())
                     weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
@@ -299,12 +305,19 @@ async def sign_ms() -> float:
 HEAD = ("N", "requests", "baseline", "wall/RTT", "baseline", "premium wt", "std wt")
 
 
-def table(title: str, rows: list[tuple[int, tuple[float, float, float]]]) -> None:
+def table(title: str, rows: list[tuple[int, tuple[float, float, float]]], venue: str = "") -> None:
+    """``venue`` names a SIM_BUSY series: adds the simulator's own work and the wall without it."""
     print(title)
-    print("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}".format(*HEAD))
+    extra = ("venue work", "wall-venue") if venue else ()
+    print(("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}" + " {:>11}" * len(extra)).format(
+        *HEAD, *extra))  # fmt: skip
     for n, (req, rtts, weight) in rows:
-        print(f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
-              f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+        line = (f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
+                f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
+        if venue:
+            busy = SIM_BUSY.get((venue, n), 0.0)
+            line += f" {busy:>11.1f} {rtts - busy:>11.1f}"
+        print(line)
     print()
 
 
@@ -325,10 +338,12 @@ async def main() -> None:
     table(
         "run_hedge_cycle (wrap_exchange): reads, then one replace_orders round",
         [(n, await measure(n, rtt, args.cycles)) for n in sizes],
+        "cycle",
     )
     table(
         "through Hedger (safety stack, dead-man switch re-armed alongside the reads)",
         [(n, await measure_hedger(n, rtt, args.cycles)) for n in sizes],
+        "hedger",
     )
     table(
         "baseline measured now: the same cycle with the previous three-step writes"
