@@ -123,8 +123,8 @@ async def measure(
                 if i == 0:  # warm-up: nonce, markets, nothing to cancel yet
                     continue
                 wall += time.perf_counter() - t0
-                key = ("three-step" if three_step else "cycle", n)
-                SIM_BUSY[key] = SIM_BUSY.get(key, 0.0) + (sim.busy - busy) / (cycles * rtt)
+                series = ("three-step" if three_step else "cycle", n)
+                SIM_BUSY[series] = SIM_BUSY.get(series, 0.0) + (sim.busy - busy) / (cycles * rtt)
                 delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                 requests += sum(delta.values())
                 weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
