@@ -78,6 +78,28 @@ def _fit(
 
 
 @njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+def _order_target(
+    place: int, o: float, cost: float, price: float, rates: tuple[float, float, float]
+) -> tuple[int, float]:
+    """Side and price of the order closing offset ``o``: ``place`` 1 limit, else market.
+
+    ``rates`` is (price_pct, max_dev_pct, slip_pct). One copy of the rule for
+    the recording loop and the totals-only loop, so the two cannot drift apart.
+    """
+    price_pct, max_dev_pct, slip_pct = rates
+    sign = -1 if o > 0 else 1
+    if place == 1:
+        anchor = cost if cost > 0 else price
+        s = 1.0 if o > 0 else -1.0
+        raw = anchor * (1.0 + s * price_pct / 100.0)
+        low = price * (1.0 - max_dev_pct / 100.0)
+        high = price * (1.0 + max_dev_pct / 100.0)
+        return sign, min(max(raw, low), high)
+    slip = slip_pct / 100.0
+    return sign, price * (1.0 + slip) if sign > 0 else price * (1.0 - slip)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 def _admissible(inc: float, min_size: float, min_notional: float, size: float, ref: float) -> bool:
     steps = size / inc
     if abs(steps - np.rint(steps)) > 1e-6 * max(1.0, steps):
@@ -298,18 +320,10 @@ def run_kernel(
                 if place == 0:
                     continue
                 o = new_offset
-                sign = -1 if o > 0 else 1
                 wanted = abs(o) * close_pct / 100.0
-                if place == 1:
-                    anchor = new_cost if new_cost > 0 else price
-                    s = 1.0 if o > 0 else -1.0
-                    raw = anchor * (1.0 + s * price_pct / 100.0)
-                    low = price * (1.0 - max_dev_pct / 100.0)
-                    high = price * (1.0 + max_dev_pct / 100.0)
-                    target = min(max(raw, low), high)
-                else:
-                    slip = slip_pct / 100.0
-                    target = price * (1.0 + slip) if sign > 0 else price * (1.0 - slip)
+                sign, target = _order_target(
+                    place, o, new_cost, price, (price_pct, max_dev_pct, slip_pct)
+                )
                 size, at = _fit(
                     sign, wanted, target, price, abs(o), inc, rules[k, 1], rules[k, 2],
                     min_notional, rules[k, 3],
@@ -543,18 +557,10 @@ def _symbol_totals(
                 has_placed = False
             if place != 0:
                 o = new_offset
-                sign = -1 if o > 0 else 1
                 wanted = abs(o) * close_pct / 100.0
-                if place == 1:
-                    anchor = cost if cost > 0 else price
-                    s = 1.0 if o > 0 else -1.0
-                    raw = anchor * (1.0 + s * price_pct / 100.0)
-                    low = price * (1.0 - max_dev_pct / 100.0)
-                    high = price * (1.0 + max_dev_pct / 100.0)
-                    target = min(max(raw, low), high)
-                else:
-                    slip = slip_pct / 100.0
-                    target = price * (1.0 + slip) if sign > 0 else price * (1.0 - slip)
+                sign, target = _order_target(
+                    place, o, cost, price, (price_pct, max_dev_pct, slip_pct)
+                )
                 size, at = _fit(
                     sign, wanted, target, price, abs(o), inc, pinc, min_size,
                     min_notional, venue_notional,

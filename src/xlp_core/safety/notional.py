@@ -111,8 +111,10 @@ class NotionalGuardExchange(ForwardingExchange):
             self._release(request, exc)
             raise
 
-    @override
-    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+    async def _charge_all(
+        self, requests: Sequence[OrderRequest]
+    ) -> tuple[dict[int, PlaceOutcome], list[OrderRequest]]:
+        """Charge each order; the refused ones by index, and those to send."""
         fresh = await self._prices_for(requests)
         refused: dict[int, PlaceOutcome] = {}
         send: list[OrderRequest] = []
@@ -124,6 +126,11 @@ class NotionalGuardExchange(ForwardingExchange):
                 refused[i] = PlaceOutcome(request, error=exc)
             else:
                 send.append(request)
+        return refused, send
+
+    @override
+    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
+        refused, send = await self._charge_all(requests)
         sent: Sequence[PlaceOutcome] = []
         if send:
             try:
@@ -143,17 +150,7 @@ class NotionalGuardExchange(ForwardingExchange):
         self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
     ) -> ReplaceOutcome:
         """Charged like ``place_orders``; a refused order never blocks the cancels."""
-        fresh = await self._prices_for(requests)
-        refused: dict[int, PlaceOutcome] = {}
-        send: list[OrderRequest] = []
-        for i, request in enumerate(requests):
-            try:
-                self._charge(request, self._price(request, fresh))
-            except NotionalLimitError as exc:
-                self._refuse(request, exc)
-                refused[i] = PlaceOutcome(request, error=exc)
-            else:
-                send.append(request)
+        refused, send = await self._charge_all(requests)
         try:
             out = await self.inner.replace_orders(cancel_symbols, send)
         except RateLimitedError as exc:
