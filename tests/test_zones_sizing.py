@@ -4,7 +4,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from xlp_core.errors import ConfigError, InvalidInputError
@@ -150,6 +150,10 @@ def test_fit_to_market_is_keyword_only_past_three() -> None:
     inc=st.sampled_from([1e-5, 0.001, 1.0]),
     min_notional=st.floats(min_value=0, max_value=1e6),
 )
+@example(  # a finite price too large to count in ticks (found by CI): was OverflowError
+    side=Side.BUY, size=0.0, price=1.797693134862316e302, ref=1.0, max_size=0.0,
+    tick=1e-6, inc=1e-5, min_notional=0.0,
+)  # fmt: skip
 def test_fit_to_market_returns_order_or_none_or_typed_error(
     side: Side,
     size: float,

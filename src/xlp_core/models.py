@@ -150,14 +150,22 @@ class MarketRules:
 
     def round_size(self, size: float) -> float:
         """Round a size down to the increment (never up: never over-trade)."""
-        steps = math.floor(size / self.size_increment + 1e-9)
-        return steps * self.size_increment
+        steps = _steps(size, self.size_increment, "size")
+        return math.floor(steps + 1e-9) * self.size_increment
 
     def round_price(self, price: float, side: Side) -> float:
         """Round a price to the tick toward the passive side."""
-        ticks = price / self.price_increment
+        ticks = _steps(price, self.price_increment, "price")
         ticks = math.floor(ticks + 1e-9) if side is Side.BUY else math.ceil(ticks - 1e-9)
         return ticks * self.price_increment
+
+
+def _steps(value: float, increment: float, what: str) -> float:
+    """``value`` in increments; a finite value too large to count raises a typed error."""
+    steps = value / increment
+    if not math.isfinite(steps):
+        raise InvalidInputError(f"{what} {value!r} is out of range for increment {increment!r}")
+    return steps
 
 
 @attrs.frozen
