@@ -167,7 +167,7 @@ async def test_rate_limit_and_server_errors() -> None:
 
 
 async def test_timeout_after_accept_is_unknown_then_found() -> None:
-    async with lighter_rig() as (sim, ex, _account):
+    async with lighter_rig(request_timeout=0.5) as (sim, ex, _account):
         sim.slow_seconds = 1.0
         sim.fail_next("sendTx", "accept_slow")
         with pytest.raises(OrderOutcomeUnknownError) as info:
@@ -317,7 +317,7 @@ async def test_credentials_never_logged(caplog: pytest.LogCaptureFixture) -> Non
 
 
 async def test_slow_read_is_transient() -> None:
-    async with lighter_rig() as (sim, ex, _account):
+    async with lighter_rig(request_timeout=0.5) as (sim, ex, _account):
         sim.slow_seconds = 1.0
         sim.fail_next("account", "slow")
         with pytest.raises(TransientExchangeError):
