@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from typing_extensions import override
 
@@ -19,6 +20,7 @@ from xlp_core.models import Order, OrderRequest
 from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
 from xlp_core.safety.forward import ForwardingExchange
 
+T = TypeVar("T")
 log = logging.getLogger("xlp_core.safety.notional")
 
 
@@ -128,22 +130,36 @@ class NotionalGuardExchange(ForwardingExchange):
                 send.append(request)
         return refused, send
 
+    async def _send(self, send: Sequence[OrderRequest], call: Callable[[], Awaitable[T]]) -> T:
+        """Run the venue call; a rate-limited one sent nothing, so its charges go back."""
+        try:
+            return await call()
+        except RateLimitedError as exc:
+            for request in send:
+                self._release(request, exc)
+            raise
+
+    def _merged(
+        self,
+        requests: Sequence[OrderRequest],
+        refused: Mapping[int, PlaceOutcome],
+        send: Sequence[OrderRequest],
+        sent: Sequence[PlaceOutcome],
+    ) -> list[PlaceOutcome]:
+        """Give back failed orders' charges; the outcomes in request order, refusals included."""
+        if len(sent) != len(send):  # maybe placed: the charges stay
+            raise ExchangeError(f"venue gave {len(sent)} outcomes for {len(send)} orders")
+        for outcome in sent:
+            if outcome.error is not None:
+                self._release(outcome.request, outcome.error)
+        replies = iter(sent)
+        return [refused[i] if i in refused else next(replies) for i in range(len(requests))]
+
     @override
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
         refused, send = await self._charge_all(requests)
-        sent: Sequence[PlaceOutcome] = []
-        if send:
-            try:
-                sent = await self.inner.place_orders(send)
-            except RateLimitedError as exc:
-                for request in send:
-                    self._release(request, exc)
-                raise
-            for outcome in sent:
-                if outcome.error is not None:
-                    self._release(outcome.request, outcome.error)
-        replies = iter(sent)
-        return [refused[i] if i in refused else next(replies) for i in range(len(requests))]
+        sent = await self._send(send, lambda: self.inner.place_orders(send)) if send else []
+        return self._merged(requests, refused, send, sent)
 
     @override
     async def replace_orders(
@@ -151,20 +167,9 @@ class NotionalGuardExchange(ForwardingExchange):
     ) -> ReplaceOutcome:
         """Charged like ``place_orders``; a refused order never blocks the cancels."""
         refused, send = await self._charge_all(requests)
-        try:
-            out = await self.inner.replace_orders(cancel_symbols, send)
-        except RateLimitedError as exc:
-            for request in send:
-                self._release(request, exc)
-            raise
-        if len(out.places) != len(send):  # maybe placed: the charges stay
-            raise ExchangeError(f"venue gave {len(out.places)} outcomes for {len(send)} orders")
-        for outcome in out.places:
-            if outcome.error is not None:
-                self._release(outcome.request, outcome.error)
-        replies = iter(out.places)
-        places = tuple(refused[i] if i in refused else next(replies) for i in range(len(requests)))
-        return ReplaceOutcome(cancels=out.cancels, places=places)
+        out = await self._send(send, lambda: self.inner.replace_orders(cancel_symbols, send))
+        places = self._merged(requests, refused, send, out.places)
+        return ReplaceOutcome(cancels=out.cancels, places=tuple(places))
 
     @override
     async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
