@@ -14,7 +14,7 @@ from test_hedger import Clock, flaky
 from xlp_adapters.audit import MemoryAuditSink, SqliteAuditSink
 from xlp_adapters.stores import MemoryStateStore
 from xlp_core import audit as A
-from xlp_core.audit import AuditEvent
+from xlp_core.audit import AuditEvent, OrderIndexedLog, order_events
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import fresh_state
 from xlp_core.errors import StartupError
@@ -23,9 +23,7 @@ from xlp_core.ids import order_id, serial_floor
 from xlp_core.models import OrderRequest, OrderType, Side
 from xlp_core.reconcile import (
     CycleIndexedLog,
-    OrderIndexedLog,
     last_audit_cycle,
-    order_events,
     reconcile,
 )
 

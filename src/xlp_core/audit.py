@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -108,3 +108,25 @@ def decision_records(
                 for symbol, data in per_symbol.items():
                     if isinstance(symbol, str) and isinstance(data, dict):
                         yield ev, symbol, data
+
+
+class _Readable(Protocol):
+    def events(self) -> Iterable[AuditEvent]: ...
+
+
+@runtime_checkable
+class OrderIndexedLog(Protocol):
+    """An audit log that can list just its order records (SQLite sinks, by kind)."""
+
+    def order_events(self) -> Iterable[AuditEvent]: ...
+
+
+def order_events(log: _Readable) -> Iterable[AuditEvent]:
+    """The log's order records, oldest first (an indexed log skips the rest unread).
+
+    Start-up reconciliation and a cycle's first id allocation read these, never
+    the much larger decision records.
+    """
+    if isinstance(log, OrderIndexedLog):
+        return log.order_events()
+    return (ev for ev in log.events() if ev.kind in ORDER_KINDS)

@@ -53,7 +53,7 @@ from typing import Any, TypeGuard, TypeVar
 import attrs
 
 from xlp_core import audit as A
-from xlp_core.audit import AuditEvent
+from xlp_core.audit import AuditEvent, order_events
 from xlp_core.config import HedgeConfig
 from xlp_core.cooldown import CooldownStatus
 from xlp_core.decision import (
@@ -379,7 +379,8 @@ async def run_hedge_cycle(
     cancel_symbols = [p.symbol for p in plans if p.cancel]
     for plan in plans:
         _apply_non_orders(plan, None, now, emit)  # alerts, in the decision's order
-    high = serial_floor(namespace, audit.events, id(audit)) if requests_wanted(plans) else 0
+    wanted = requests_wanted(plans)
+    high = serial_floor(namespace, lambda: order_events(audit), id(audit)) if wanted else 0
     serial = max(state.next_serial or first_serial(wall), high + 1)
     requests: list[OrderRequest] = []
     sent_for: list[tuple[_Plan, int, Action]] = []

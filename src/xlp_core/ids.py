@@ -129,14 +129,15 @@ def highest_logged_serial(events: Iterable[AuditEvent], namespace: str) -> int:
     crash between the write-ahead record and the state save never lets two
     orders share an id.
     """
-    high = 0
-    for ev in events:
-        if ev.kind != ORDER_INTENT:
-            continue
-        cid = ev.data.get("client_order_id")
-        if isinstance(cid, int) and is_ours(cid, namespace):
-            high = max(high, serial_of(cid))
-    return high
+    return max((logged_serial(ev, namespace) for ev in events), default=0)
+
+
+def logged_serial(event: AuditEvent, namespace: str) -> int:
+    """The serial an ``order_intent`` record of ``namespace`` used; 0 for any other record."""
+    cid = event.data.get("client_order_id")
+    if event.kind == ORDER_INTENT and isinstance(cid, int) and is_ours(cid, namespace):
+        return serial_of(cid)
+    return 0
 
 
 @deprecated("use order_id(namespace, serial): hashed ids are not unique per order")

@@ -37,12 +37,12 @@ from typing import Protocol, TypeVar, runtime_checkable
 import attrs
 
 from xlp_core import audit as A
-from xlp_core.audit import AuditEvent
+from xlp_core.audit import AuditEvent, order_events
 from xlp_core.config import HedgeConfig
 from xlp_core.decision import after_cancel
 from xlp_core.errors import AuditError, ExchangeError, StartupError, StateCorruptError
 from xlp_core.execution import RetryPolicy, pending_from_audit, resolve_unknowns
-from xlp_core.ids import is_ours, note_scanned, serial_of
+from xlp_core.ids import is_ours, logged_serial, note_scanned
 from xlp_core.models import Order
 from xlp_core.ports import AuditSink, Exchange, StateStore
 from xlp_core.state import HedgeState, SymbolState
@@ -68,20 +68,6 @@ class CycleIndexedLog(Protocol):
     """An audit log that knows its highest cycle without a full scan (SQLite sinks)."""
 
     def last_cycle(self) -> int: ...
-
-
-@runtime_checkable
-class OrderIndexedLog(Protocol):
-    """An audit log that can list just its order records (SQLite sinks, by kind)."""
-
-    def order_events(self) -> Iterable[AuditEvent]: ...
-
-
-def order_events(audit: AuditSink) -> Iterable[AuditEvent]:
-    """The log's order records, oldest first (an indexed log skips the rest unread)."""
-    if isinstance(audit, OrderIndexedLog):
-        return audit.order_events()
-    return (ev for ev in audit.events() if ev.kind in A.ORDER_KINDS)
 
 
 @attrs.frozen
@@ -337,9 +323,7 @@ def _with_logged_orders(state: HedgeState, audit: AuditSink, namespace: str) -> 
     def serials(events: Iterable[AuditEvent]) -> Iterator[AuditEvent]:
         nonlocal high
         for ev in events:
-            cid = ev.data.get("client_order_id")
-            if ev.kind == A.ORDER_INTENT and isinstance(cid, int) and is_ours(cid, namespace):
-                high = max(high, serial_of(cid))
+            high = max(high, logged_serial(ev, namespace))
             yield ev
 
     tracked = {p.client_order_id for p in state.unknowns}
