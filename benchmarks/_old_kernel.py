@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from _baseline import git_source
 
 BASELINE = "76c96cc"
 PATH = "src/xlp_adapters/backtest/_kernel.py"
 
 
 def old_kernel() -> ModuleType | None:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        src = subprocess.run(
-            ["git", "-C", str(root), "show", f"{BASELINE}:{PATH}"],
-            capture_output=True, check=True, text=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
+    src = git_source(BASELINE, PATH)
+    if src is None:
         return None
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xlp-bench"
     base.mkdir(parents=True, exist_ok=True)

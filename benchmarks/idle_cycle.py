@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _baseline import git_source
 
 from xlp_adapters.audit import MemoryAuditSink, SqliteAuditSink
 from xlp_adapters.paper import PaperExchange
@@ -59,13 +60,8 @@ class StaticPool:
 
 def old_cycle() -> Callable[..., Any] | None:
     """The baseline ``run_hedge_cycle`` from git, or ``None``."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        src = subprocess.run(
-            ["git", "-C", str(root), "show", f"{BASELINE}:src/xlp_core/cycle.py"],
-            capture_output=True, check=True, text=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
+    src = git_source(BASELINE, "src/xlp_core/cycle.py")
+    if src is None:
         return None
     module = types.ModuleType("xlp_core._baseline_cycle")
     sys.modules[module.__name__] = module

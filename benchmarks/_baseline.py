@@ -1,0 +1,19 @@
+"""Source files as they were at an earlier commit, for same-run baselines."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_source(rev: str, path: str) -> str | None:
+    """``path`` at ``rev`` from this checkout's git history; ``None`` without git."""
+    try:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:{path}"],
+            capture_output=True, check=True, text=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
