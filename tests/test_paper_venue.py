@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from xlp_adapters.paper import Fault, FaultInjector, PaperExchange, load_account, save_account
@@ -308,6 +308,8 @@ FIELDS = ["version", "seq", "prices", "accounts", "orders", "resting", "expiry",
 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(FIELDS), JSON, JSON)
+@example("prices", {"\n": None}, None)  # a key with a newline (found by CI): one-line reason
+@example("resting", {"\r": [1]}, None)
 def test_any_damage_to_a_snapshot_is_invalid_input_or_loads(
     field: str, value: Any, whole: Any
 ) -> None:

@@ -79,6 +79,13 @@ def snapshot_dict(
 # --- strict parsing -----------------------------------------------------------
 
 
+def _at(parent: str, key: object) -> str:
+    """Where a file-supplied key is: quoted unless plainly printable, so a reason stays one line."""
+    if isinstance(key, str) and key.isprintable():
+        return f"{parent}.{key}"
+    return f"{parent}[{key!r}]"
+
+
 def _obj(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{where}: expected an object, got {type(value).__name__}")
@@ -162,11 +169,11 @@ def _parse(data: Any) -> Snapshot:
     if d.get("version") != VERSION:
         raise ValueError(f"unsupported version {d.get('version')!r}")
     prices = {
-        _str(k, "prices"): _num(v, f"prices.{k}", positive=True)
+        _str(k, "prices"): _num(v, _at("prices", k), positive=True)
         for k, v in _obj(d.get("prices"), "prices").items()
     }
     accounts = {
-        k: _account(v, f"accounts.{k}") for k, v in _obj(d.get("accounts"), "accounts").items()
+        k: _account(v, _at("accounts", k)) for k, v in _obj(d.get("accounts"), "accounts").items()
     }
     raw_orders = d.get("orders")
     if not isinstance(raw_orders, list):
@@ -180,11 +187,11 @@ def _parse(data: Any) -> Snapshot:
     resting: dict[str, tuple[int, ...]] = {}
     for symbol, raw in _obj(d.get("resting"), "resting").items():
         if not isinstance(raw, list):
-            raise ValueError(f"resting.{symbol}: expected a list")
-        cids = tuple(_int(c, f"resting.{symbol}") for c in raw)
+            raise ValueError(f"{_at('resting', symbol)}: expected a list")
+        cids = tuple(_int(c, _at("resting", symbol)) for c in raw)
         for c in cids:
             if c not in orders or orders[c].symbol != symbol or not orders[c].is_open:
-                raise ValueError(f"resting.{symbol}: {c} is not an open {symbol} order")
+                raise ValueError(f"{_at('resting', symbol)}: {c} is not an open {symbol!r} order")
         resting[symbol] = cids
     expiry: dict[int, datetime] = {}
     for key, raw in _obj(d.get("expiry", {}), "expiry").items():
