@@ -1,5 +1,8 @@
 """``LighterExchange.replace_orders``: cancel-alls then orders in one nonce-ordered round.
 
+Batches keep each market's cancel-all and orders together and are all in
+flight at once.
+
 Whatever fails, no market may end with two live orders of ours, and an order
 is reported placed only if it is on the venue.
 """
@@ -159,8 +162,8 @@ async def test_split_batches_never_leave_two_orders_on_a_market(fault: str | Non
         check_consistent(sim, account, out)
         if fault is None:
             assert all(p.order is not None for p in out.places)
-            kinds = [t["type"] for t in list(sim.txs)[-7:]]
-            assert kinds == [CANCEL_ALL] * 3 + [CREATE] * 4
+            kinds = [t["type"] for t in list(sim.txs)[-7:]]  # one market per batch of 2
+            assert kinds == [CANCEL_ALL, CREATE] * 3 + [CREATE]
         for p in out.places:  # an order sent without its cancel would show as a second order
             if p.order is not None and p.request.symbol != "DOGE":
                 assert out.cancels[p.request.symbol].applied or fault == "drop"
@@ -190,3 +193,66 @@ async def test_random_plans_never_leave_two_live_orders() -> None:
             for r in res.orders:  # placed means on the venue
                 if r.outcome is SubmitOutcome.ACCEPTED:
                     assert any(r.request.client_order_id in c for c in live.values())
+
+
+async def test_a_batch_that_races_ahead_is_sent_again() -> None:
+    """The first batch is slow: the second arrives first, is refused 21104 and re-sent."""
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
+        sim.slow_seconds = 0.3
+        sim.fail_next("sendTxBatch", "slow")
+        batches = sim.counts["sendTxBatch"]
+        out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
+        assert sim.counts["sendTxBatch"] == batches + 3  # both in flight, then ETH's again
+        assert all(c.applied for c in out.cancels.values())
+        assert all(p.order is not None for p in out.places)
+        live = sorted(c for cids in live_by_market(sim, account).values() for c in cids)
+        assert live == [200, 201]
+        check_consistent(sim, account, out)
+
+
+@pytest.mark.parametrize("fault", [None, "400:21500", "drop"])
+async def test_a_market_larger_than_a_batch_waits_for_its_cancel(fault: str | None) -> None:
+    """SOL's cancel-all and three orders need two batches: the second goes only after the first."""
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 101), ["SOL"])
+        if fault is not None:
+            sim.fail_next("sendTxBatch", fault)
+        requests = [ask(200 + i, "SOL") for i in range(3)]
+        out = await ex.replace_orders(["SOL"], requests)
+        check_consistent_many(sim, account, out, old=[100])
+        if fault is None:
+            assert all(p.order is not None for p in out.places)
+        elif fault == "400:21500":  # the cancel-all never ran: no order of SOL was sent
+            assert not out.cancels["SOL"].applied
+            assert all(isinstance(p.error, OrderRejectedError) for p in out.places)
+            assert [c for cids in live_by_market(sim, account).values() for c in cids] == [100]
+
+
+def check_consistent_many(
+    sim: LighterSim, account: int, out: ReplaceOutcome, old: list[int]
+) -> None:
+    """Several orders on one market: never an old order beside a new one."""
+    live = {c for cids in live_by_market(sim, account).values() for c in cids}
+    assert not (live & set(old) and live - set(old)), live
+    for p in out.places:
+        if p.order is not None:
+            assert p.request.client_order_id in live
+
+
+def test_batches_keep_each_market_together() -> None:
+    from xlp_adapters.lighter.exchange import _Tx, batches_by_market
+
+    def tx(symbol: str, index: int | None) -> _Tx:
+        return _Tx(symbol, lambda nonce: (), index)
+
+    txs = [tx("A", None), tx("B", None), tx("C", None), tx("A", 0), tx("B", 1), tx("C", 2)]
+    txs += [tx("D", 3)]
+    got = [[(t.symbol, t.index) for t in c] for c in batches_by_market(txs, 4)]
+    assert got == [
+        [("A", None), ("B", None), ("A", 0), ("B", 1)],
+        [("C", None), ("C", 2), ("D", 3)],
+    ]
+    big = [tx("A", None)] + [tx("A", i) for i in range(4)] + [tx("B", 9)]
+    got = [[(t.symbol, t.index) for t in c] for c in batches_by_market(big, 3)]
+    assert got == [[("A", None), ("A", 0), ("A", 1)], [("A", 2), ("A", 3), ("B", 9)]]

@@ -809,15 +809,17 @@ class LighterExchange(ExchangeDefaults):
     async def replace_orders(
         self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
     ) -> ReplaceOutcome:
-        """One cancel-all per market, then the orders, in nonce order, in one round.
+        """Each market's cancel-all, then its orders, in nonce order, in one round trip.
 
-        The transactions are laid out cancel-alls first, then the orders, cut
-        into ``sendTxBatch`` batches of ``batch_size`` posted together under
-        one hold of the nonce lock. The venue runs a key's nonces strictly in
-        order and a refused tx consumes none, so no order can execute unless
-        every tx before it (its market's cancel-all included) ran; a batch
-        refused with "invalid nonce" is sent again only without the orders
-        whose cancel-all did not run. See docs/adapters.md (Lighter).
+        The transactions are cut into ``sendTxBatch`` batches of at most
+        ``batch_size`` that keep each market's cancel-all and orders together
+        (cancel-alls first within a batch), signed with consecutive nonces
+        under one hold of the nonce lock, and each posted as soon as it is
+        signed. The venue runs a key's nonces strictly in order and a refused
+        tx consumes none, so no order can execute unless every tx before it
+        (its market's cancel-all included) ran; a batch refused with "invalid
+        nonce" is sent again only without the orders whose cancel-all did not
+        run. See docs/adapters.md (Lighter).
         """
         specs = await self._market_specs()
         symbols = list(dict.fromkeys(cancel_symbols))
@@ -837,12 +839,13 @@ class LighterExchange(ExchangeDefaults):
                 places[i] = PlaceOutcome(request, error=exc)
             else:
                 txs.append(_Tx(request.symbol, self._order_signer(prepared), i, prepared))
+        chunks = batches_by_market(txs, self.batch_size)
         results: dict[int, Exception | None] = {}
-        if txs:
+        if chunks:
             async with self._send_lock:
-                results = await self._replace_round(txs, set(targets))
+                results = await self._replace_round(chunks, set(targets))
         cancels = {s: CancelOutcome(s) for s in symbols}
-        outcome_of = await self._tx_outcomes(txs, results)
+        outcome_of = await self._tx_outcomes([t for c in chunks for t in c], results)
         for t in txs:
             got = outcome_of[id(t)]
             if isinstance(got, PlaceOutcome) and t.index is not None:
@@ -856,60 +859,75 @@ class LighterExchange(ExchangeDefaults):
         )
 
     async def _replace_round(
-        self, txs: Sequence[_Tx], targets: set[str]
+        self, chunks: Sequence[Sequence[_Tx]], targets: set[str]
     ) -> dict[int, Exception | None]:
-        """Send ``txs`` (caller holds the lock); the error of the batch each tx went in.
+        """Send the batches (caller holds the lock); the error of the batch each tx went in.
 
-        Keyed by ``id(tx)``. The txs get consecutive nonces; the batches are
-        posted one after the other (never racing each other into "invalid
-        nonce"), each signed while its predecessor is in flight. After a
-        failed batch, the later ones are re-signed with a fresh nonce and sent
-        without the orders whose cancel-all is not known to have run (those
-        map to :class:`_Held`).
+        Keyed by ``id(tx)``. All batches are posted before any answer is
+        awaited (see :meth:`_post_chunks`); then, in nonce order, a batch
+        that was not sent or came back "invalid nonce" (it raced ahead of its
+        predecessor, or followed one that failed) is re-signed with a fresh
+        nonce and sent again, without the orders whose cancel-all is not
+        known to have run (those map to :class:`_Held`).
         """
-        size = self.batch_size
-        chunks = [list(txs[i : i + size]) for i in range(0, len(txs), size)]
-        whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
         out: dict[int, Exception | None] = {}
         try:
             first = await self._next_nonce()
         except ExchangeError as exc:  # nothing was sent
             self._nonce = None
-            return {id(t): exc for t in txs}
-
-        def sign(k: int) -> asyncio.Future[list[Signed]]:
-            return asyncio.ensure_future(
-                self._sign_all([t.sign for t in chunks[k]], first + k * size)
-            )
-
+            return {id(t): exc for c in chunks for t in c}
+        whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
+        errors = await self._post_chunks(chunks, whats, first)
+        self._nonce = None if any(errors) else first + sum(len(c) for c in chunks)
         ran: set[str] = set()  # markets whose cancel-all is known to have run
-        broken, pending = False, sign(0)
-        for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
-            err: Exception | None
-            if broken:
+        for chunk, what, err in zip(chunks, whats, errors, strict=True):
+            if isinstance(err, _NotSent) or (
+                isinstance(err, _Refused) and err.code == INVALID_NONCE
+            ):
+                log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
                 chunk, err = await self._resend(what, chunk, targets, ran, out)
-            else:
-                try:
-                    part = await pending
-                except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
-                    part, err = [], exc
-                if k + 1 < len(chunks):
-                    pending = sign(k + 1)
-                if part:
-                    err = await self._post_checked(what, part)
-                if err is None:
-                    self._nonce = first + k * size + len(chunk)
-                else:
-                    self._nonce, broken = None, True
-                    if isinstance(err, _Refused) and err.code == INVALID_NONCE:
-                        log.warning("%s: invalid nonce; re-signing with a fresh one", what)
-                        chunk, err = await self._resend(what, chunk, targets, ran, out)
             for t in chunk:
                 out[id(t)] = err
             if err is None:
                 ran.update(t.symbol for t in chunk if t.index is None)
-        await asyncio.gather(pending, return_exceptions=True)  # a signing left running
         return out
+
+    async def _post_chunks(
+        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], first: int
+    ) -> list[Exception | None]:
+        """Sign each batch while the one before it is posted; post it at once; await all.
+
+        The batches are independent (:func:`batches_by_market`), so one round
+        trip carries them all; one that arrives before its predecessor is
+        refused with "invalid nonce" without running and sent again by the
+        caller. A batch continuing a market from an earlier batch is posted
+        only once the earlier ones answered without error (otherwise it is
+        left ``_NotSent``), so it can never run ahead of its cancel-all.
+        """
+        starts = [first + sum(len(c) for c in chunks[:k]) for k in range(len(chunks))]
+        home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
+        posts: list[asyncio.Future[Exception | None]] = []
+        errors: list[Exception | None] = []
+        signing = self._sign_future(chunks[0], starts[0])
+        for k, chunk in enumerate(chunks):
+            try:
+                part = await signing
+            except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
+                errors = [exc]
+                break
+            if k + 1 < len(chunks):
+                signing = self._sign_future(chunks[k + 1], starts[k + 1])
+            continues = any(t.index is not None and home.get(t.symbol, k) < k for t in chunk)
+            if continues and any(await asyncio.gather(*posts)):
+                break
+            posts.append(asyncio.ensure_future(self._post_checked(whats[k], part)))
+        await asyncio.gather(signing, return_exceptions=True)  # a signing left running
+        done: list[Exception | None] = list(await asyncio.gather(*posts))
+        done += errors
+        return done + [_NotSent()] * (len(chunks) - len(done))
+
+    def _sign_future(self, chunk: Sequence[_Tx], first: int) -> asyncio.Future[list[Signed]]:
+        return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
 
     async def _resend(
         self,
@@ -1077,6 +1095,32 @@ class _Tx:
 
 class _Held(Exception):
     """Internal: not sent, because its market's cancel-all did not run."""
+
+
+class _NotSent(Exception):
+    """Internal: a batch held back because one before it failed; nothing of it ran."""
+
+
+def batches_by_market(txs: Sequence[_Tx], size: int) -> list[list[_Tx]]:
+    """Cut a replace into batches of at most ``size`` that never split a market that fits.
+
+    Each market's cancel-all and orders stay in one batch, cancel-alls first
+    within it (a refused order then stops no cancel-all of its batch), so a
+    batch never depends on another and all can be in flight together. Only a
+    market with more than ``size`` transactions spills over into the next.
+    """
+    groups: dict[str, list[_Tx]] = {}
+    for t in txs:
+        groups.setdefault(t.symbol, []).append(t)
+    chunks: list[list[_Tx]] = [[]]
+    for group in groups.values():
+        if chunks[-1] and len(chunks[-1]) + len(group) > size:
+            chunks.append([])
+        for t in group:
+            if len(chunks[-1]) == size:
+                chunks.append([])
+            chunks[-1].append(t)
+    return [sorted(c, key=lambda t: t.index is not None) for c in chunks if c]
 
 
 class _Refused(Exception):
