@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+from _simproc import SimProcess, round_trips, spans
 from typing_extensions import override
 
 from xlp_adapters.audit import MemoryAuditSink
@@ -46,7 +47,21 @@ from xlp_core.safety import ForwardingExchange, wrap_exchange
 
 ACCOUNTS = itertools.count(90_000)
 SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's own work per cycle, in RTT
+TRIPS: dict[tuple[str, int], list[int]] = {}  # sequential round trips of each cycle
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
+SIM_IN_PROCESS = False  # --sim-in-process: the simulator shares this process (and its GIL)
+
+
+def count_trips(series: tuple[str, int], sim: Any, requests: int) -> None:
+    """Record the cycle's sequential round trips, from the simulator's request times."""
+    got = sim.spans(requests) if isinstance(sim, SimProcess) else spans(sim, requests)
+    TRIPS.setdefault(series, []).append(round_trips(got))
+
+
+def simulator(**options: Any) -> Any:
+    """The venue simulator: in a child process by default (the venue's work never
+    holds the client's GIL in reality), or in this process's own thread."""
+    return LighterSim(**options) if SIM_IN_PROCESS else SimProcess(**options)
 
 
 def bench_markets(n: int) -> list[dict[str, Any]]:
@@ -92,7 +107,7 @@ async def measure(
     n: int, rtt: float, cycles: int, *, three_step: bool = False
 ) -> tuple[float, float, float]:
     symbols = [f"S{i:02d}" for i in range(n)]
-    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+    async with simulator(markets=bench_markets(n), fill_delay=0.0) as sim:
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
         for s in symbols:
             sim.set_position(account, s, -100.0)
@@ -128,6 +143,7 @@ async def measure(
                 delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                 requests += sum(delta.values())
                 weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
+                count_trips(series, sim, sum(delta.values()))
         finally:
             await ex.close()
     return requests / cycles, wall / cycles / rtt, weight / cycles
@@ -142,7 +158,7 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
     from xlp_core.hedger import Hedger
 
     symbols = [f"S{i:02d}" for i in range(n)]
-    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+    async with simulator(markets=bench_markets(n), fill_delay=0.0) as sim:
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
         for s in symbols:
             sim.set_position(account, s, -100.0)
@@ -178,6 +194,7 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
                     delta = {k: v - before.get(k, 0) for k, v in sim.counts.items()}
                     requests += sum(delta.values())
                     weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
+                    count_trips(("hedger", n), sim, sum(delta.values()))
         finally:
             await ex.close()
     return requests / cycles, wall / cycles / rtt, weight / cycles
@@ -197,7 +214,7 @@ async def measure_batched(
     from xlp_core.models import OrderRequest, OrderType, Side
 
     symbols = [f"S{i:02d}" for i in range(n)]
-    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+    async with simulator(markets=bench_markets(n), fill_delay=0.0) as sim:
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
         ex = await LighterExchange.connect(
             LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
@@ -246,7 +263,7 @@ async def measure_per_order(n: int, rtt: float, cycles: int) -> tuple[float, flo
     from xlp_core.models import OrderRequest, OrderType, Side
 
     symbols = [f"S{i:02d}" for i in range(n)]
-    async with LighterSim(markets=bench_markets(n), fill_delay=0.0) as sim:
+    async with simulator(markets=bench_markets(n), fill_delay=0.0) as sim:
         account, key = sim.new_account(next(ACCOUNTS), collateral=1e9)
         ex = await LighterExchange.connect(
             LighterCredentials(key, account, 3), base_url=sim.url, chain_id=300,
@@ -314,8 +331,53 @@ async def sign_ms() -> tuple[float, float]:
 HEAD = ("N", "requests", "baseline", "wall/RTT", "baseline", "premium wt", "std wt")
 
 
+async def critical_rows(
+    rtt: float, sizes: Sequence[int], cycles: int, *, three_step: bool = False
+) -> list[tuple[int, float, float, float, float, int]]:
+    """The same cycles at RTT and 5 x RTT: walls, simulator work, round trips at 5 x RTT."""
+    series, rows = "three-step" if three_step else "cycle", []
+    for n in sizes:
+        walls, busies = [], []
+        for r in (rtt, 5 * rtt):
+            TRIPS.pop((series, n), None)
+            _, rtts, _ = await measure(n, r, cycles, three_step=three_step)
+            walls.append(rtts * r)
+            busies.append(SIM_BUSY.pop((series, n)) * r)
+        rows.append((n, walls[0], walls[1], busies[0], busies[1], max(TRIPS[(series, n)])))
+    return rows
+
+
+def critical_path(
+    title: str, rtt: float, rows: list[tuple[int, float, float, float, float, int]]
+) -> None:
+    """Round trips on the critical path and local work, from the same cycles at RTT and 5 x RTT.
+
+    Wall = round trips x RTT + local work, so the slope between the two RTTs
+    counts the sequential round trips (the structural figure the issue's
+    "2N+4 RTT" baseline counts) and the intercept is the local work (signing,
+    the core, the simulator sharing this machine's cores). "Counted" is the
+    longest chain of requests each sent after the previous one was answered,
+    from the simulator's own request times at 5 x RTT (at 1 x RTT two batches
+    can follow each other only because signing the second outlasts the first's
+    round trip, without waiting for it).
+    """
+    print(title)
+    slow = f"@{5 * rtt * 1000:.0f}"
+    print(f"{'N':>4} {'wall ms':>9} {'wall ms':>9} {'round trips':>12} {'round trips':>12}"
+          f" {'local ms':>11} {'venue ms':>9} {'wall/RTT':>9}")  # fmt: skip
+    print(f"{'':>4} {f'@{rtt * 1000:.0f}':>9} {slow:>9} {'(counted)':>12} {'(slope)':>12}"
+          f" {'(intercept)':>11} {'':>9} {slow:>9}")  # fmt: skip
+    for n, w1, w5, busy1, busy5, trips in rows:
+        slope = (w5 - w1) / (4 * rtt)
+        local = w1 - slope * rtt
+        print(f"{n:>4} {w1 * 1000:>9.1f} {w5 * 1000:>9.1f} {trips:>12} {slope:>12.2f}"
+              f" {local * 1000:>11.1f} {(busy1 + busy5) / 2 * 1000:>9.1f}"
+              f" {w5 / (5 * rtt):>9.1f}")  # fmt: skip
+    print()
+
+
 def table(title: str, rows: list[tuple[int, tuple[float, float, float]]], venue: str = "") -> None:
-    """``venue`` names a SIM_BUSY series: adds the simulator's own work and the wall without it."""
+    """``venue`` names a measured series: adds the simulator's own work and the wall without it."""
     print(title)
     extra = ("venue work", "wall-venue") if venue else ()
     print(("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}" + " {:>11}" * len(extra)).format(
@@ -335,7 +397,13 @@ async def main() -> None:
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=50, help="transactions per sendTxBatch")
+    ap.add_argument(
+        "--sim-in-process", action="store_true",
+        help="run the simulator in this process (its work then shares the GIL)",
+    )  # fmt: skip
     args = ap.parse_args()
+    global SIM_IN_PROCESS
+    SIM_IN_PROCESS = args.sim_in_process
     rtt, sizes = args.rtt_ms / 1000, (1, 4, 20, 50)
     print(
         f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
@@ -358,6 +426,14 @@ async def main() -> None:
         [(n, await measure_hedger(n, rtt, args.cycles)) for n in sizes],
         "hedger",
     )
+    critical_path(
+        "run_hedge_cycle again at RTT and 5 x RTT: sequential round trips (issue baseline"
+        " 2N+4) and local work", rtt, await critical_rows(rtt, sizes, args.cycles),
+    )  # fmt: skip
+    critical_path(
+        "baseline measured now: the previous three-step writes at RTT and 5 x RTT",
+        rtt, await critical_rows(rtt, sizes, args.cycles, three_step=True),
+    )  # fmt: skip
     table(
         "baseline measured now: the same cycle with the previous three-step writes"
         " (cancel_orders, confirming open_orders, place_orders: ExchangeDefaults.replace_orders)",

@@ -9,6 +9,8 @@ is reported placed only if it is on the venue.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 pytest.importorskip("lighter")
@@ -196,14 +198,27 @@ async def test_random_plans_never_leave_two_live_orders() -> None:
 
 
 async def test_a_batch_that_races_ahead_is_sent_again() -> None:
-    """The first batch is slow: the second arrives first, is refused 21104 and re-sent."""
+    """The first batch is held back on its way: the second arrives first, is refused
+    21104 without running, and is posted again as signed once the first ran."""
+    import asyncio
+
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
-        sim.slow_seconds = 0.3
-        sim.fail_next("sendTxBatch", "slow")
-        batches = sim.counts["sendTxBatch"]
+        post, calls = ex._post_checked, []
+
+        async def late_first(what: str, txs: Any) -> Any:
+            calls.append(what)
+            if len(calls) == 1:
+                await asyncio.sleep(0.3)
+            return await post(what, txs)
+
+        ex._post_checked = late_first  # type: ignore[method-assign]
+        batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
         out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
         assert sim.counts["sendTxBatch"] == batches + 3  # both in flight, then ETH's again
+        assert sim.counts["nextNonce"] == nonces  # posted again as signed: no fresh nonce
+        posts = [r["form"]["tx_infos"] for r in sim.requests if r["endpoint"] == "sendTxBatch"]
+        assert posts[-3] == posts[-1]  # ETH's batch, the same signed txs; SOL's in between
         assert all(c.applied for c in out.cancels.values())
         assert all(p.order is not None for p in out.places)
         live = sorted(c for cids in live_by_market(sim, account).values() for c in cids)

@@ -865,10 +865,13 @@ class LighterExchange(ExchangeDefaults):
 
         Keyed by ``id(tx)``. All batches are posted before any answer is
         awaited (see :meth:`_post_chunks`); then, in nonce order, a batch
-        that was not sent or came back "invalid nonce" (it raced ahead of its
-        predecessor, or followed one that failed) is re-signed with a fresh
-        nonce and sent again, without the orders whose cancel-all is not
-        known to have run (those map to :class:`_Held`).
+        that came back "invalid nonce" although every batch before it ran
+        (it raced ahead of its predecessor) is posted again as signed: its
+        nonces are now the next ones, and the same signed txs can never run
+        twice. A batch that still fails so, or followed a failed one, or was
+        not sent, is re-signed with a fresh nonce and sent again, without the
+        orders whose cancel-all is not known to have run (those map to
+        :class:`_Held`).
         """
         out: dict[int, Exception | None] = {}
         try:
@@ -877,24 +880,31 @@ class LighterExchange(ExchangeDefaults):
             self._nonce = None
             return {id(t): exc for c in chunks for t in c}
         whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
-        errors = await self._post_chunks(chunks, whats, first)
+        errors, signed = await self._post_chunks(chunks, whats, first)
         self._nonce = None if any(errors) else first + sum(len(c) for c in chunks)
         ran: set[str] = set()  # markets whose cancel-all is known to have run
-        for chunk, what, err in zip(chunks, whats, errors, strict=True):
-            if isinstance(err, _NotSent) or (
-                isinstance(err, _Refused) and err.code == INVALID_NONCE
-            ):
+        clean = True  # every batch so far ran
+        for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
+            err = errors[k]
+            if clean and k and _invalid_nonce(err):
+                log.warning("%s: raced ahead of the batch before it; posting it again", what)
+                err = await self._post_checked(what, signed[k])
+                if err is None and k + 1 == len(chunks):
+                    self._nonce = first + sum(len(c) for c in chunks)
+            if isinstance(err, _NotSent) or _invalid_nonce(err):
                 log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
+                self._nonce = None
                 chunk, err = await self._resend(what, chunk, targets, ran, out)
             for t in chunk:
                 out[id(t)] = err
             if err is None:
                 ran.update(t.symbol for t in chunk if t.index is None)
+            clean = clean and err is None
         return out
 
     async def _post_chunks(
         self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], first: int
-    ) -> list[Exception | None]:
+    ) -> tuple[list[Exception | None], list[list[Signed]]]:
         """Sign each batch while the one before it is posted; post it at once; await all.
 
         The batches are independent (:func:`batches_by_market`), so one round
@@ -908,6 +918,7 @@ class LighterExchange(ExchangeDefaults):
         home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
         posts: list[asyncio.Future[Exception | None]] = []
         errors: list[Exception | None] = []
+        signed: list[list[Signed]] = []
         signing = self._sign_future(chunks[0], starts[0])
         for k, chunk in enumerate(chunks):
             try:
@@ -915,6 +926,7 @@ class LighterExchange(ExchangeDefaults):
             except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
                 errors = [exc]
                 break
+            signed.append(part)
             if k + 1 < len(chunks):
                 signing = self._sign_future(chunks[k + 1], starts[k + 1])
             continues = any(t.index is not None and home.get(t.symbol, k) < k for t in chunk)
@@ -924,7 +936,7 @@ class LighterExchange(ExchangeDefaults):
         await asyncio.gather(signing, return_exceptions=True)  # a signing left running
         done: list[Exception | None] = list(await asyncio.gather(*posts))
         done += errors
-        return done + [_NotSent()] * (len(chunks) - len(done))
+        return done + [_NotSent()] * (len(chunks) - len(done)), signed
 
     def _sign_future(self, chunk: Sequence[_Tx], first: int) -> asyncio.Future[list[Signed]]:
         return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
@@ -1095,6 +1107,10 @@ class _Tx:
 
 class _Held(Exception):
     """Internal: not sent, because its market's cancel-all did not run."""
+
+
+def _invalid_nonce(err: Exception | None) -> bool:
+    return isinstance(err, _Refused) and err.code == INVALID_NONCE
 
 
 class _NotSent(Exception):

@@ -333,20 +333,28 @@ class LighterSim:
         await asyncio.to_thread(self.stop)
 
     async def _handle(self, request: Any) -> Any:
-        from aiohttp import web
-
         endpoint = request.path.removeprefix(API)
         started = time.perf_counter()
         form = dict(await request.post()) if request.method == "POST" else {}
+        record = {"method": request.method, "path": request.path, "endpoint": endpoint,
+                  "query": dict(request.query), "form": form, "headers": dict(request.headers),
+                  "arrived": time.monotonic()}  # fmt: skip
         with self._lock:
             self.busy += time.perf_counter() - started
             self.counts[endpoint] += 1
-            self.requests.append(
-                {"method": request.method, "path": request.path, "endpoint": endpoint,
-                 "query": dict(request.query), "form": form, "headers": dict(request.headers)}
-            )  # fmt: skip
+            self.requests.append(record)
             queue = self.script.get(endpoint)
             kind = queue.popleft() if queue else None
+        try:
+            return await self._answer(request, endpoint, form, kind)
+        finally:
+            record["answered"] = time.monotonic()
+
+    async def _answer(
+        self, request: Any, endpoint: str, form: dict[str, Any], kind: str | None
+    ) -> Any:
+        from aiohttp import web
+
         delay = self.rtt + self.latency.get(endpoint, 0.0)
         if delay:
             await asyncio.sleep(delay)
