@@ -55,6 +55,7 @@ from xlp_adapters.lighter.parse import (
     parse_positions,
     parse_prices,
 )
+from xlp_adapters.lighter.presign import Presigned
 from xlp_adapters.lighter.scaling import VENUE_MIN_NOTIONAL, MarketSpec, base_amount, price_int
 from xlp_core.config import HedgeConfig
 from xlp_core.errors import (
@@ -174,6 +175,10 @@ class LighterExchange(ExchangeDefaults):
         self._nonce: int | None = None
         self._send_lock = asyncio.Lock()
         self._sign_pool = ThreadPoolExecutor(SIGN_WORKERS, thread_name_prefix="lighter-sign")
+        # One spare thread signs the next round's cancel-alls between cycles,
+        # never queueing ahead of a round's own signatures.
+        self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="lighter-presign")
+        self._presigned = Presigned(clock)
         self._markets_lock = asyncio.Lock()
         self._token: tuple[str, float] | None = None
         self._open_counts: dict[str, int] = {}
@@ -458,12 +463,19 @@ class LighterExchange(ExchangeDefaults):
         another: at worst the venue refuses a signature, it never trades one.
         """
         loop = asyncio.get_running_loop()
-        results = await asyncio.gather(
-            *(
-                loop.run_in_executor(self._sign_pool, sign, first + i)
-                for i, sign in enumerate(signers)
+        pending: list[asyncio.Future[tuple[Any, ...]]] = []
+        for i, sign in enumerate(signers):
+            ahead = (
+                self._presigned.take(sign.market, first + i)
+                if isinstance(sign, _CancelAll) and sign.tif == CANCEL_ALL_IMMEDIATE
+                else None
             )
-        )
+            pending.append(
+                asyncio.wrap_future(ahead)
+                if ahead is not None
+                else loop.run_in_executor(self._sign_pool, sign, first + i)
+            )
+        results = await asyncio.gather(*pending)
         out: list[Signed] = []
         for i, signed in enumerate(results):
             tx_type, tx_info, err = signed[0], signed[1], signed[-1]
@@ -694,6 +706,7 @@ class LighterExchange(ExchangeDefaults):
             )
             for chunk, err in zip(chunks, errors, strict=True):
                 outcomes.update(await self._place_outcomes(chunk, err))
+            self._sign_ahead([p for i, p in ready if outcomes[i].order is not None])
         return [outcomes[i] for i in range(len(requests))]
 
     async def _place_outcomes(
@@ -749,19 +762,8 @@ class LighterExchange(ExchangeDefaults):
 
     # --- cancels -----------------------------------------------------------------
 
-    def _cancel_all_signer(
-        self, time_in_force: int, at_ms: int, market: int
-    ) -> Callable[[int], tuple[Any, ...]]:
-        signer, key = self._signer, self._creds.api_key_index
-
-        def sign(nonce: int) -> tuple[Any, ...]:
-            return tuple(
-                signer.sign_cancel_all_orders(
-                    time_in_force, at_ms, market, nonce=nonce, api_key_index=key
-                )
-            )
-
-        return sign
+    def _cancel_all_signer(self, time_in_force: int, at_ms: int, market: int) -> _CancelAll:
+        return _CancelAll(self._signer, self._creds.api_key_index, time_in_force, at_ms, market)
 
     async def _send_or_raise(
         self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
@@ -844,6 +846,9 @@ class LighterExchange(ExchangeDefaults):
         if chunks:
             async with self._send_lock:
                 results = await self._replace_round(chunks, set(targets))
+                self._sign_ahead(
+                    [t.prepared for c in chunks for t in c if t.prepared and results[id(t)] is None]
+                )
         cancels = {s: CancelOutcome(s) for s in symbols}
         outcome_of = await self._tx_outcomes([t for c in chunks for t in c], results)
         for t in txs:
@@ -857,6 +862,33 @@ class LighterExchange(ExchangeDefaults):
         return ReplaceOutcome(
             cancels=cancels, places=tuple(places[i] for i in range(len(requests)))
         )
+
+    def _sign_ahead(self, placed: Sequence[_Prepared]) -> None:
+        """Start signing the cancel-alls the next round will most likely open with.
+
+        They are the markets of ``resting`` (the limit orders a round just
+        placed), in that order, at the nonces the next round gives them if it
+        cancels each and places one order each, after the dead-man switch's
+        renewal (two txs) when one is armed (:mod:`xlp_adapters.lighter.presign`).
+        """
+        resting = [p.spec.market_id for p in placed if p.request.order_type is OrderType.LIMIT]
+        if self._nonce is None or not resting:
+            self._presigned.clear()
+            return
+        markets = list(dict.fromkeys(resting))
+        guess = [_Tx(str(m), _no_sign) for m in markets]
+        guess += [_Tx(str(m), _no_sign, 0) for m in markets]
+        plan, nonce = [], self._nonce + (2 if self._switch_armed else 0)
+        for chunk in batches_by_market(guess, self.batch_size):
+            for t in chunk:
+                if t.index is None:
+                    plan.append((int(t.symbol), nonce))
+                nonce += 1
+
+        def sign(market: int, nonce: int) -> tuple[Any, ...]:
+            return self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, market)(nonce)
+
+        self._presigned.start(self._ahead_pool, sign, plan)
 
     async def _replace_round(
         self, chunks: Sequence[Sequence[_Tx]], targets: set[str]
@@ -1090,9 +1122,29 @@ class LighterExchange(ExchangeDefaults):
         return True
 
     async def close(self) -> None:
+        self._presigned.clear()
+        self._ahead_pool.shutdown(wait=False)
         self._sign_pool.shutdown(wait=False)
         await self._signer.close()
         await self._api.close()
+
+
+@attrs.frozen
+class _CancelAll:
+    """A cancel-all to sign at a nonce; its fields say which, so one signed ahead can stand in."""
+
+    signer: Any = attrs.field(repr=False)
+    key: int
+    tif: int
+    at_ms: int
+    market: int
+
+    def __call__(self, nonce: int) -> tuple[Any, ...]:
+        return tuple(
+            self.signer.sign_cancel_all_orders(
+                self.tif, self.at_ms, self.market, nonce=nonce, api_key_index=self.key
+            )
+        )
 
 
 @attrs.frozen(eq=False)
@@ -1107,6 +1159,10 @@ class _Tx:
 
 class _Held(Exception):
     """Internal: not sent, because its market's cancel-all did not run."""
+
+
+def _no_sign(nonce: int) -> tuple[Any, ...]:
+    raise AssertionError("a layout guess is never signed")
 
 
 def _invalid_nonce(err: Exception | None) -> bool:
