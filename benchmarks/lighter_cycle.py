@@ -10,14 +10,20 @@ sendTx/sendTxBatch/nextNonce, 300 per other request), beside the issue-11
 baseline of the adapter before batching: 3+4N requests and 2N+4 RTT.
 
 The same cycles are then measured through ``Hedger`` (the real safety stack,
-the dead-man switch re-armed every cycle), and, as baselines in the same run,
-the previous batched sequence (cancel, confirming read, place) and the
-per-order sequence straight on the adapter. Target (issue 11): <= 8 requests and <= 4 RTT for
-any N <= 50. The script measures whichever cycle and adapter are installed,
-so running it with ``PYTHONPATH`` pointing at another checkout's ``src``
-gives that checkout's figures on the same machine and load.
+the dead-man switch re-armed every cycle), then at RTT and 5 x RTT to count
+the sequential round trips (from the simulator's request times, and as the
+slope) apart from the local work, and, as baselines in the same run, the
+previous three-step writes (cancel, confirming read, place) through the same
+cycle and straight on the adapter, and the per-order sequence. Target (issue
+11): <= 8 requests and <= 4 RTT for any N <= 50. The cycles use the default
+stores (one SQLite journal, ``synchronous=FULL``), and the simulator runs in
+a child process (its work shares the cores, not this process's GIL). The
+script measures whichever cycle and adapter are installed, so running it
+with ``PYTHONPATH`` pointing at another checkout's ``src`` gives that
+checkout's figures on the same machine and load.
 
     python benchmarks/lighter_cycle.py [--rtt-ms 20] [--cycles 3]
+        [--sim-in-process] [--memory-stores]
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -50,12 +58,26 @@ SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's own work per cycl
 TRIPS: dict[tuple[str, int], list[int]] = {}  # sequential round trips of each cycle
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
 SIM_IN_PROCESS = False  # --sim-in-process: the simulator shares this process (and its GIL)
+MEMORY_STORES = False  # --memory-stores: in-memory state and audit instead of SQLite
+TMP: list[tempfile.TemporaryDirectory[str]] = []
 
 
 def count_trips(series: tuple[str, int], sim: Any, requests: int) -> None:
     """Record the cycle's sequential round trips, from the simulator's request times."""
     got = sim.spans(requests) if isinstance(sim, SimProcess) else spans(sim, requests)
     TRIPS.setdefault(series, []).append(round_trips(got))
+
+
+def journal() -> tuple[Any, Any]:
+    """The default stores: one SQLite journal (state and audit, one fsync per write) in a
+    fresh temporary directory, or with ``--memory-stores`` the in-memory pair."""
+    if MEMORY_STORES:
+        return MemoryStateStore(), MemoryAuditSink()
+    from xlp_adapters.journal import SqliteJournal
+
+    TMP.append(tempfile.TemporaryDirectory(prefix="xlp-bench-"))  # removed at exit
+    j = SqliteJournal(Path(TMP[-1].name) / "journal.sqlite")
+    return j, j
 
 
 def simulator(**options: Any) -> Any:
@@ -124,7 +146,7 @@ async def measure(
         )  # fmt: skip
         wrapped = wrap_exchange(ThreeStep(ex) if three_step else ex, config)
         pool = DriftingPool(symbols)
-        store, audit = MemoryStateStore(), MemoryAuditSink()
+        store, audit = journal()
         sim.rtt = rtt
         wall = requests = weight = 0.0
         try:
@@ -146,6 +168,7 @@ async def measure(
                 count_trips(series, sim, sum(delta.values()))
         finally:
             await ex.close()
+            store.close()
     return requests / cycles, wall / cycles / rtt, weight / cycles
 
 
@@ -174,10 +197,10 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
              "exchange": "lighter", "mode": "live", "dead_man_switch_seconds": 600.0}
         )  # fmt: skip
         wall = requests = weight = 0.0
+        store, audit = journal()
         try:
             async with Hedger(
-                config, ex, [DriftingPool(symbols)], store=MemoryStateStore(),
-                audit=MemoryAuditSink(), policy=NO_WAIT,
+                config, ex, [DriftingPool(symbols)], store=store, audit=audit, policy=NO_WAIT,
                 unsafe_unwrapped_exchange_for_tests=False,
             ) as hedger:  # fmt: skip
                 sim.rtt = rtt
@@ -197,6 +220,7 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
                     count_trips(("hedger", n), sim, sum(delta.values()))
         finally:
             await ex.close()
+            store.close()
     return requests / cycles, wall / cycles / rtt, weight / cycles
 
 
@@ -401,9 +425,13 @@ async def main() -> None:
         "--sim-in-process", action="store_true",
         help="run the simulator in this process (its work then shares the GIL)",
     )  # fmt: skip
+    ap.add_argument(
+        "--memory-stores", action="store_true",
+        help="in-memory state and audit instead of the default SQLite journal",
+    )  # fmt: skip
     args = ap.parse_args()
-    global SIM_IN_PROCESS
-    SIM_IN_PROCESS = args.sim_in_process
+    global SIM_IN_PROCESS, MEMORY_STORES
+    SIM_IN_PROCESS, MEMORY_STORES = args.sim_in_process, args.memory_stores
     rtt, sizes = args.rtt_ms / 1000, (1, 4, 20, 50)
     print(
         f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
