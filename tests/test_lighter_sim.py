@@ -116,3 +116,21 @@ async def test_pending_order_cap_per_account_and_active_orders_by_market() -> No
         )  # fmt: skip
         with pytest.raises(OrderRejectedError, match="21506"):
             await ex.place_order(OrderRequest(2, "ETH", Side.SELL, OrderType.LIMIT, 0.01, 3010.0))
+
+
+async def test_margin_counts_every_earlier_order_of_the_same_batch() -> None:
+    """Orders of one batch add up against the margin; a cancel-all earlier in it frees some."""
+    from decimal import Decimal
+
+    async with lighter_rig() as (sim, ex, account):
+        # SOL at 150: each 1.0 SOL ask is $150 of exposure; 10x leverage on $45 = $450.
+        sim.accounts[account].collateral = Decimal(45)
+        outs = await ex.place_orders([limit(300 + i, Side.SELL, 1.0, 151.0) for i in range(4)])
+        assert [o.order is not None for o in outs] == [True, True, True, False]
+        assert "21739" in str(outs[3].error)
+        out = await ex.replace_orders(
+            ["SOL"], [limit(310 + i, Side.SELL, 1.0, 151.0) for i in range(4)]
+        )  # the cancel-all frees $450: three fit again, the fourth does not
+        assert [p.order is not None for p in out.places] == [True, True, True, False]
+        live = [o.client_order_index for o in sim.orders(account) if o.live]
+        assert live == [310, 311, 312]

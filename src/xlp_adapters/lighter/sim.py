@@ -36,6 +36,7 @@ from inside the caller's event loop), so it works from sync and async code::
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import threading
@@ -115,7 +116,13 @@ def mainnet_markets() -> list[dict[str, Any]]:
 
 
 def _d(x: object) -> Decimal:
-    return Decimal(str(x))
+    return _decimal(x) if isinstance(x, str) else Decimal(str(x))
+
+
+@functools.lru_cache(maxsize=4096)
+def _decimal(text: str) -> Decimal:
+    """Marks and minimums are strings read again for every order: parse each once."""
+    return Decimal(text)
 
 
 class VenueRefusal(Exception):
@@ -159,9 +166,31 @@ class SimAccount:
     positions: dict[int, Decimal] = attrs.Factory(dict)  # market -> signed base tokens
     orders: list[SimOrder] = attrs.Factory(list)
     cancel_all_ms: int = 0
+    # Derived from ``orders``, which only grows (however it is appended to):
+    # the orders not yet seen terminal and every client order index used, so
+    # the venue's checks cost the same after a day of cycles as after one.
+    _open: list[SimOrder] = attrs.field(factory=list, init=False, repr=False)
+    _cids: set[int] = attrs.field(factory=set, init=False, repr=False)
+    _seen: int = attrs.field(default=0, init=False, repr=False)
+
+    def _sync(self) -> None:
+        new = self.orders[self._seen :]
+        if new:
+            self._open.extend(new)
+            self._cids.update(o.client_order_index for o in new)
+            self._seen = len(self.orders)
 
     def live(self, market: int | None = None) -> list[SimOrder]:
-        return [o for o in self.orders if o.live and market in (None, o.market_index)]
+        """Live orders, oldest first; a terminal order never turns live again."""
+        self._sync()
+        self._open = [o for o in self._open if o.live]
+        return list(self._open) if market is None else [
+            o for o in self._open if o.market_index == market
+        ]  # fmt: skip
+
+    def used(self, client_order_index: int) -> bool:
+        self._sync()
+        return client_order_index in self._cids
 
 
 class LighterSim:
@@ -203,6 +232,10 @@ class LighterSim:
         self._order_seq = itertools.count(281474976710656)
         self._tx_seq = 0
         self._lock = threading.RLock()
+        # Exposure after the last create, for the next create of the same
+        # request (a 50-order batch would otherwise sum every position and
+        # order 50 times); emptied by anything else that can move it.
+        self._margin: dict[int, Decimal] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: Any = None
@@ -375,6 +408,7 @@ class LighterSim:
             with self._lock:
                 started = time.perf_counter()
                 try:
+                    self._margin = {}  # only consecutive creates of one request share it
                     self._advance()
                     body = self.route(endpoint, request.query, form, request.headers)
                 finally:
@@ -531,6 +565,8 @@ class LighterSim:
             raise VenueRefusal(TX_EXPIRED, "transaction expired")
         if info.get("Nonce") != account.nonces[key]:
             raise VenueRefusal(INVALID_NONCE, "invalid nonce")
+        if tx_type != TX_CREATE:
+            self._margin = {}
         if tx_type == TX_CREATE:
             self._create(account, info, now)
         elif tx_type == TX_CANCEL:
@@ -551,7 +587,7 @@ class LighterSim:
         cid = _int(info.get("ClientOrderIndex"))
         if not 0 < cid <= MAX_CLIENT_ORDER_INDEX:
             raise VenueRefusal(INVALID_CLIENT_ORDER_INDEX, "invalid client order index")
-        if any(o.client_order_index == cid for o in account.orders):
+        if account.used(cid):
             raise VenueRefusal(DUPLICATE_CLIENT_ORDER_INDEX, "client order index already exists")
         base, price = _int(info.get("BaseAmount")), _int(info.get("Price"))
         size, px, mark = self._sz(base, m), self._px(price, m), _d(m["mark_price"])
@@ -576,10 +612,13 @@ class LighterSim:
         ):
             raise VenueRefusal(TOO_MANY_PENDING, "too many pending orders")
         reduce_only = bool(info.get("ReduceOnly"))
-        if not reduce_only:
+        exposure = self._margin.get(account.index)
+        if exposure is None:
             exposure = self._exposure(account)
-            if exposure + size * mark > account.collateral * _d(self.max_leverage):
-                raise VenueRefusal(NOT_ENOUGH_MARGIN, "not enough margin")
+        if not reduce_only and exposure + size * mark > account.collateral * _d(self.max_leverage):
+            raise VenueRefusal(NOT_ENOUGH_MARGIN, "not enough margin")
+        # The next create of this batch starts from here, unless anything else moves it.
+        self._margin = {account.index: exposure + size * mark}
         order = SimOrder(
             order_index=next(self._order_seq), client_order_index=cid,
             market_index=m["market_id"], is_ask=is_ask, base=base, price=price,
@@ -591,6 +630,7 @@ class LighterSim:
         )  # fmt: skip
         account.orders.append(order)
         if not market_order and ((px >= mark) if not is_ask else (px <= mark)):
+            self._margin = {}  # a fill moves positions: the next create sums again
             if tif == 2:
                 order.status = "canceled-post-only"
             else:
@@ -598,12 +638,14 @@ class LighterSim:
 
     def _exposure(self, account: SimAccount) -> Decimal:
         """USD at the mark of positions plus live orders (for the margin check)."""
-        total = Decimal(0)
-        for mid, p in account.positions.items():
-            total += abs(p) * _d(self.market(mid)["mark_price"])
+        resting: dict[int, int] = {}  # market -> base units of live orders (exact ints)
         for o in account.live():
-            m = self.market(o.market_index)
-            total += self._sz(o.base, m) * _d(m["mark_price"])
+            resting[o.market_index] = resting.get(o.market_index, 0) + o.base
+        total = Decimal(0)
+        for mid in account.positions.keys() | resting.keys():
+            m = self.market(mid)
+            size = abs(account.positions.get(mid, Decimal(0))) + self._sz(resting.get(mid, 0), m)
+            total += size * _d(m["mark_price"])
         return total
 
     def _cancel(self, account: SimAccount, info: Mapping[str, Any]) -> None:
