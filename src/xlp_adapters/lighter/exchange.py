@@ -866,8 +866,8 @@ class LighterExchange(ExchangeDefaults):
     def _sign_ahead(self, placed: Sequence[_Prepared]) -> None:
         """Start signing the cancel-alls the next round will most likely open with.
 
-        They are the markets of ``resting`` (the limit orders a round just
-        placed), in that order, at the nonces the next round gives them if it
+        They are the markets of the limit orders among ``placed`` (what a
+        round just placed), in that order, at the nonces the next round gives them if it
         cancels each and places one order each, after the dead-man switch's
         renewal (two txs) when one is armed (:mod:`xlp_adapters.lighter.presign`).
         """
