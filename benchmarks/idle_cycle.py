@@ -3,75 +3,72 @@
 An idle cycle (balanced hedge: nothing to cancel or place) for N = 1, 4, 20
 and 50 symbols on a paper exchange whose every call costs one RTT (a real
 ``asyncio.sleep``), with no persistence ("null": the core's own CPU),
-in-memory and SQLite persistence. The SQLite case
-uses ``xlp_adapters.journal.SqliteJournal`` (state and audit in one file,
-one commit per cycle) when it exists, else ``SqliteStateStore`` +
-``SqliteAuditSink``.
+in-memory and SQLite persistence (``xlp_adapters.journal.SqliteJournal``:
+state and audit in one file, one commit per cycle).
 
-The baseline is the pre-change ``run_hedge_cycle`` (commit ``BASELINE``)
-loaded from git and run in this same process; without git the issue's
-figures (1.20/1.31/1.83/2.31 x RTT at 20 ms with SQLite) are printed,
-labelled "issue baseline". Target: <= 1.2 x RTT at 20 ms for N <= 50.
+Two markets: "static" (prices and pool weights never move) and "drift"
+(every cycle each price and each pool weight moves a little, as live ones
+do, while the hedge stays within the threshold: still idle). An
+optimisation must help both.
 
-    python benchmarks/idle_cycle.py [--cycles 30] [--rtt-ms 20]
+The baseline is the whole library at commit ``BASELINE`` (``git archive``
+of ``src/``), run in a second worker process beside the current checkout's
+worker; each measurement alternates between the two, so both see the same
+machine phases. Without git only the current figures are printed. Target:
+<= 1.2 x RTT at 20 ms for N <= 50 with SQLite.
+
+    python benchmarks/idle_cycle.py [--cycles 30] [--rtt-ms 20] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import json
+import math
+import os
+import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _baseline import git_source
+from _baseline import export_src
 
-from xlp_adapters.audit import MemoryAuditSink, SqliteAuditSink
-from xlp_adapters.paper import PaperExchange
-from xlp_adapters.stores import MemoryStateStore, SqliteStateStore
-from xlp_core.config import HedgeConfig
-from xlp_core.cycle import run_hedge_cycle
-from xlp_core.execution import NO_WAIT
-from xlp_core.models import MarketRules, PoolSnapshot
-
-BASELINE = "4cc13b4"  # main before the batched cycle
-ISSUE_BASELINE = {1: 1.20, 4: 1.31, 20: 1.83, 50: 2.31}  # x RTT at 20 ms, SQLite
+BASELINE = "d71494a"  # main before the idle3 round (one commit, leaner idle symbols)
 
 
-class StaticPool:
-    def __init__(self, symbols: list[str], rtt: float) -> None:
-        self.symbols, self.rtt = symbols, rtt
+class BenchPool:
+    """Pool weight 0.1 per symbol; with ``drift`` it moves every cycle (< 0.03 %)."""
+
+    def __init__(self, symbols: list[str], rtt: float, *, drift: bool) -> None:
+        self.symbols, self.rtt, self.drift = symbols, rtt, drift
+        self.weights = dict.fromkeys(symbols, 0.1)
 
     @property
     def name(self) -> str:
         return "BENCH"
 
-    async def fetch(self) -> PoolSnapshot:
+    def step(self, i: int) -> None:
+        if self.drift:
+            self.weights = {
+                s: 0.1 * (1 + 0.0003 * math.sin(0.7 * i + k)) for k, s in enumerate(self.symbols)
+            }
+
+    async def fetch(self) -> Any:
+        from xlp_core.models import PoolSnapshot
+
         if self.rtt:
             await asyncio.sleep(self.rtt)
-        return PoolSnapshot("BENCH", dict.fromkeys(self.symbols, 0.1))
+        return PoolSnapshot("BENCH", dict(self.weights))
 
 
-def old_cycle() -> Callable[..., Any] | None:
-    """The baseline ``run_hedge_cycle`` from git, or ``None``."""
-    src = git_source(BASELINE, "src/xlp_core/cycle.py")
-    if src is None:
-        return None
-    module = types.ModuleType("xlp_core._baseline_cycle")
-    sys.modules[module.__name__] = module
-    try:
-        exec(compile(src, "baseline_cycle.py", "exec"), module.__dict__)
-    except Exception as exc:  # the old code may not import against today's modules
-        print(f"(baseline not loadable: {type(exc).__name__}: {exc})")
-        return None
-    fn: Callable[..., Any] = module.run_hedge_cycle
-    return fn
+def drift_prices(symbols: list[str], i: int) -> dict[str, float]:
+    """Prices within 0.2 % of 100, different every cycle."""
+    return {s: 100.0 * (1 + 0.002 * math.sin(0.3 * i + 2 * k)) for k, s in enumerate(symbols)}
 
 
 class NullJournal:
@@ -100,22 +97,34 @@ class NullJournal:
 
 
 def stores(kind: str, tmp: Path) -> tuple[Any, Any]:
+    from xlp_adapters.audit import MemoryAuditSink
+    from xlp_adapters.journal import SqliteJournal
+    from xlp_adapters.stores import MemoryStateStore
+
     if kind == "null":
         return NullJournal(), NullJournal()
     if kind == "memory":
         return MemoryStateStore(), MemoryAuditSink()
-    try:
-        from xlp_adapters.journal import SqliteJournal
-    except ImportError:
-        return SqliteStateStore(tmp / "state.sqlite"), SqliteAuditSink(tmp / "audit.sqlite")
     journal = SqliteJournal(tmp / "journal.sqlite")
     return journal, journal
 
 
 async def measure(
-    cycle_fn: Callable[..., Any], n: int, rtt: float, kind: str, cycles: int, tmp: Path
+    cycle_fn: Callable[..., Any],
+    n: int,
+    rtt: float,
+    kind: str,
+    cycles: int,
+    tmp: Path,
+    *,
+    drift: bool = False,
 ) -> tuple[float, float]:
     """Mean wall and CPU seconds per cycle (CPU: this process only, robust to load)."""
+    from xlp_adapters.paper import PaperExchange
+    from xlp_core.config import HedgeConfig
+    from xlp_core.execution import NO_WAIT
+    from xlp_core.models import MarketRules
+
     symbols = [f"S{i:02d}" for i in range(n)]
     rules = {s: MarketRules(s, 0.001, 0.01, min_notional=10.0) for s in symbols}
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,18 +141,23 @@ async def measure(
     )
     config = HedgeConfig.from_mapping({"pools": {"BENCH": 1000.0}, "symbols": symbols})
     store, audit = stores(kind, tmp)
-    pool = StaticPool(symbols, rtt)
+    pool = BenchPool(symbols, rtt, drift=drift)
     elapsed = cpu = 0.0
     try:
         for i in range(cycles + 2):
+            if drift:  # outside the timed part: the market moves between cycles
+                exchange.set_prices(drift_prices(symbols, i))
+                pool.step(i)
             t0, c0 = time.perf_counter(), time.process_time()
-            await cycle_fn(
+            report = await cycle_fn(
                 exchange=exchange, pools=[pool], store=store, audit=audit, config=config,
                 clock=clock, policy=NO_WAIT,
             )  # fmt: skip
             if i >= 2:  # warm-up
                 elapsed += time.perf_counter() - t0
                 cpu += time.process_time() - c0
+            if report.orders_sent:
+                raise RuntimeError("not an idle cycle: orders were sent")
             now += timedelta(minutes=1)
     finally:
         store.close()
@@ -152,58 +166,107 @@ async def measure(
     return elapsed / cycles, cpu / cycles
 
 
-async def main() -> None:
+def worker() -> None:
+    """Measure each request line (JSON) from stdin with this process's library."""
+    from xlp_core.cycle import run_hedge_cycle
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        for i, line in enumerate(sys.stdin):
+            req = json.loads(line)
+            sub = Path(tmp_dir) / str(i)
+            sub.mkdir()
+            wall, cpu = asyncio.run(
+                measure(
+                    run_hedge_cycle, req["n"], req["rtt"], req["kind"], req["cycles"], sub,
+                    drift=req["drift"],
+                )
+            )  # fmt: skip
+            print(json.dumps([wall, cpu]), flush=True)
+
+
+class Worker:
+    def __init__(self, src: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+
+    def measure(self, **req: Any) -> tuple[float, float]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        wall, cpu = json.loads(self.proc.stdout.readline())
+        return float(wall), float(cpu)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cycles", type=int, default=30)
     ap.add_argument("--rtt-ms", type=float, default=20.0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median shown)")
+    ap.add_argument("--kinds", default="null,memory,sqlite")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    baseline = old_cycle()
-    has_journal = importlib.util.find_spec("xlp_adapters.journal") is not None
-    sqlite_kind = "SqliteJournal" if has_journal else "SqliteStateStore+SqliteAuditSink"
-    print(f"idle cycle, {args.cycles} cycles each; sqlite = {sqlite_kind}")
-    print(f"baseline: {'run_hedge_cycle at ' + BASELINE if baseline else 'issue baseline'}")
-    cols = (
-        "store",
-        "N",
-        "RTT ms",
-        "new ms",
-        "new cpu",
-        "base ms",
-        "base cpu",
-        "new xRTT",
-        "base xRTT",
-    )
-    widths = (7, 3, 6, 8, 8, 8, 8, 9, 10)
-    print(" ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)))
+    if args.worker:
+        worker()
+        return
+    here = Path(__file__).resolve().parent.parent / "src"
     with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        for kind in ("null", "memory", "sqlite"):
-            for rtt_ms in (0.0, args.rtt_ms):
-                for n in (1, 4, 20, 50):
-                    rtt = rtt_ms / 1000
-                    sub = tmp / f"{kind}-{n}-{rtt_ms}"
-                    (sub / "new").mkdir(parents=True)
-                    (sub / "old").mkdir()
-                    new, new_cpu = await measure(
-                        run_hedge_cycle, n, rtt, kind, args.cycles, sub / "new"
-                    )
-                    if baseline is not None:
-                        old, old_cpu = await measure(
-                            baseline, n, rtt, kind, args.cycles, sub / "old"
-                        )
-                        old_s = f"{old * 1000:8.2f} {old_cpu * 1000:8.2f}"
-                        old_x = f"{old / rtt:10.2f}" if rtt else f"{'-':>10}"
-                    else:
-                        old_s = f"{'-':>8} {'-':>8}"
-                        issue = ISSUE_BASELINE.get(n) if kind == "sqlite" and rtt_ms == 20 else None
-                        old_x = f"{issue:10.2f}" if issue else f"{'-':>10}"
-                    new_x = f"{new / rtt:9.2f}" if rtt else f"{'-':>9}"
-                    print(
-                        f"{kind:>7} {n:>3} {rtt_ms:>6.0f} {new * 1000:8.2f} {new_cpu * 1000:8.2f}"
-                        f" {old_s} {new_x} {old_x}"
-                    )
-    print(f"issue baseline (sqlite, 20 ms): {ISSUE_BASELINE} x RTT; target <= 1.2 x RTT")
+        base_src = export_src(BASELINE, Path(tmp_dir))
+        new = Worker(here)
+        base = Worker(base_src) if base_src is not None else None
+        print(f"idle cycle, {args.cycles} cycles per run, median of {args.repeat} runs")
+        print(f"baseline: {'library at ' + BASELINE if base else 'none (no git)'}")
+        cols = ("store", "market", "N", "RTT ms", "new ms", "new cpu", "base ms", "base cpu")
+        widths = (7, 6, 3, 6, 8, 8, 8, 8)
+        print(
+            " ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)), " new xRTT base xRTT"
+        )
+        try:
+            for kind in args.kinds.split(","):
+                for drift in (False, True):
+                    for rtt_ms in (0.0, args.rtt_ms):
+                        for n in (1, 4, 20, 50):
+                            row(new, base, kind, drift, rtt_ms, n, args)
+        finally:
+            new.close()
+            if base is not None:
+                base.close()
+    print(f"target: <= 1.2 x RTT at {args.rtt_ms:.0f} ms for every N <= 50 (sqlite)")
+
+
+def row(
+    new: Worker, base: Worker | None, kind: str, drift: bool, rtt_ms: float, n: int, args: Any
+) -> None:
+    req = {"n": n, "rtt": rtt_ms / 1000, "kind": kind, "cycles": args.cycles, "drift": drift}
+    got_new, got_base = [], []
+    for _ in range(args.repeat):  # alternate: both see the same machine phases
+        got_new.append(new.measure(**req))
+        if base is not None:
+            got_base.append(base.measure(**req))
+    rtt = rtt_ms / 1000
+
+    def fmt(got: list[tuple[float, float]]) -> tuple[str, str]:
+        if not got:
+            return f"{'-':>8} {'-':>8}", f"{'-':>9}"
+        wall = sorted(w for w, _ in got)[len(got) // 2]
+        cpu = sorted(c for _, c in got)[len(got) // 2]
+        x = f"{wall / rtt:9.2f}" if rtt else f"{'-':>9}"
+        return f"{wall * 1000:8.2f} {cpu * 1000:8.2f}", x
+
+    (new_s, new_x), (base_s, base_x) = fmt(got_new), fmt(got_base)
+    market = "drift" if drift else "static"
+    print(
+        f"{kind:>7} {market:>6} {n:>3} {rtt_ms:>6.0f} {new_s} {base_s} {new_x} {base_x}", flush=True
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -224,3 +224,34 @@ def test_memory_sink_batch_counts_one_write_and_fails_whole() -> None:
     with pytest.raises(AuditError):
         sink.append_many([ev(2), ev(2)])
     assert len(sink.items) == 3
+
+
+def test_sqlite_commit_statements_once_older_rows_are_pruned(tmp_path: Path) -> None:
+    """An idle commit: BEGIN, the events, the state row, the prune, COMMIT, data_version.
+
+    Older rows (another run's) are parsed before they are pruned; once the
+    cutoff has passed them (committed), the commit stops looking for them.
+    """
+    path = tmp_path / "j.sqlite"
+    journal = SqliteJournal(path, keep=2)
+    journal.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO state (cycle, body) VALUES (1, '{\"version\": 7}')")
+    conn.close()
+    journal = SqliteJournal(path, keep=2)
+    try:
+        seen: list[str] = []
+        assert journal._conn is not None
+        journal._conn.set_trace_callback(seen.append)
+        for cycle in range(2, 7):
+            seen.clear()
+            journal.commit([ev(cycle), ev(cycle, A.CYCLE_END)], state(cycle))
+        assert [s.split()[0] for s in seen] == [
+            "BEGIN", "INSERT", "INSERT", "INSERT", "DELETE", "COMMIT", "PRAGMA",
+        ]  # fmt: skip
+        check = sqlite3.connect(path)
+        moved = check.execute("SELECT cycle FROM state_corrupt").fetchall()
+        check.close()
+        assert moved == [(1,)]  # the corrupt older row was looked at and kept
+    finally:
+        journal.close()

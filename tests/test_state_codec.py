@@ -9,14 +9,28 @@ from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlp_adapters.audit.redact import MASK, redact
 from xlp_adapters.journal import SqliteJournal
 from xlp_adapters.stores import SqliteStateStore
-from xlp_adapters.stores.json_file import decode_state, encode_checked, encode_state
-from xlp_core.errors import StateError
-from xlp_core.state import HedgeState, PendingOrder, SymbolState, state_to_dict
+from xlp_adapters.stores.json_file import (
+    _plain_fragment,
+    decode_state,
+    encode_checked,
+    encode_state,
+)
+from xlp_core.errors import StateCorruptError, StateError
+from xlp_core.state import (
+    HedgeState,
+    PendingOrder,
+    SymbolState,
+    state_to_dict,
+    symbol_state_to_dict,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -135,3 +149,72 @@ def test_journal_checkpoints_its_wal_in_the_background(tmp_path: Path) -> None:
         assert loaded.cycle == 40
     finally:
         reopened.close()
+
+
+_floats = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([0.0, -0.0, 1e308])
+_ints = st.none() | st.integers(-(2**63), 2**63) | st.sampled_from([True, 1.0])
+_times = st.none() | st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offset=_floats | st.sampled_from([math.nan, 3]),
+    cost=_floats,
+    position=st.none() | _floats,
+    ints=st.tuples(_ints, _ints, _ints, _ints),
+    times=st.tuples(_times, _times, _times),
+)
+def test_fast_symbol_encoding_is_the_checked_encoding(
+    offset: float,
+    cost: float,
+    position: float | None,
+    ints: tuple[int | None, ...],
+    times: tuple[datetime | None, ...],
+) -> None:
+    """The one-step writer of a moving symbol's JSON gives the plain text and the load result."""
+    value = SymbolState(
+        offset=offset, cost_basis=cost, exchange_position=position,
+        order_zone=ints[0], order_id=ints[1], zone=ints[2], fill_zone=ints[3],
+        last_fill_at=times[0], order_placed_at=times[1], last_alert_at=times[2],
+    )  # fmt: skip
+    state = _state(A=value)
+    try:
+        expected = _plain(state)
+        decoded = decode_state(expected, "t")
+    except (ValueError, StateCorruptError):
+        with pytest.raises(StateError):
+            encode_checked(state)
+        return
+    fast = _plain_fragment(value)
+    if fast is not None:
+        assert fast == json.dumps(symbol_state_to_dict(value), separators=(",", ":"))
+        assert decoded.symbols["A"] == value
+        assert [type(getattr(value, f)) for f in _FIELDS] == [
+            type(getattr(decoded.symbols["A"], f)) for f in _FIELDS
+        ]
+        assert [getattr(getattr(value, f), "tzinfo", None) for f in _FIELDS] == [
+            getattr(getattr(decoded.symbols["A"], f), "tzinfo", None) for f in _FIELDS
+        ]
+    text, loaded = encode_checked(state)
+    assert text == expected
+    assert loaded == decoded
+
+
+_FIELDS = [f.name for f in attrs.fields(SymbolState)]
+
+
+def test_redact_fast_path_for_flat_records_still_masks() -> None:
+    """Known plain keys and flat values skip the per-entry loop; nothing else does."""
+    record = {"offset": 1.5, "zone": None, "reason": "within threshold", "ok": True}
+    for _ in range(2):  # the second pass takes the fast path (keys now known plain)
+        assert redact({"symbols": {"A": record}}) == {"symbols": {"A": record}}
+    assert redact({"A": {**record, "api_key": "k"}})["A"]["api_key"] == MASK
+    assert redact({"A": {**record, "reason": "key hunter2"}}, ["hunter2"])["A"]["reason"] == (
+        f"key {MASK}"
+    )
+    nested = {**record, "zone": {"token": "t"}}
+    assert redact({"A": nested})["A"]["zone"] == {"token": MASK}
+    listed = {**record, "zone": [{"password": "p"}]}
+    assert redact(listed)["zone"] == [{"password": MASK}]
+    named = {**record, "reason": _Name.KEY}  # a str subclass is scrubbed, not passed through
+    assert redact(named, ["hunter2"])["reason"] == f"{MASK}-and-more"

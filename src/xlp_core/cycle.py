@@ -46,7 +46,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeGuard, TypeVar
 
@@ -341,7 +341,7 @@ async def run_hedge_cycle(
 
     # --- 3. decide per symbol (pure) -------------------------------------
     plans: list[_Plan] = []
-    reports: dict[str, SymbolReport] = {}
+    undecided: dict[str, SymbolReport] = {}  # symbols skipped, with the error
     decided: dict[str, dict[str, Any]] = {}
     orders_by_symbol = _orders_by_symbol(venue["orders"])
     for symbol in symbols:
@@ -354,7 +354,7 @@ async def run_hedge_cycle(
         except XlpError as exc:
             msg = _err(exc)
             emit(A.ERROR, symbol, error=msg, stage="decide")
-            reports[symbol] = SymbolReport(symbol, error=msg, reason="skipped")
+            undecided[symbol] = SymbolReport(symbol, error=msg, reason="skipped")
             continue
         decided[symbol] = _decision_record(decision, obs)
         if decision.observed.cost_rebased:
@@ -373,7 +373,8 @@ async def run_hedge_cycle(
     # --- 4. validate: nothing the strategy returns is sent unchecked --------
     budget = _Budget(config.max_cycle_notional_usd)
     for plan in plans:
-        _validate(plan, config, budget, emit)
+        if plan.decision.actions:
+            _validate(plan, config, budget, emit)
 
     # --- 5. allocate ids; write ahead the cancels and orders ----------------
     cancel_symbols = [p.symbol for p in plans if p.cancel]
@@ -441,8 +442,6 @@ async def run_hedge_cycle(
         plan.reports[index] = ActionReport(action, str(outcome), cid, result.order, result.error)
 
     # --- 8. one durable write: the cycle's events and the new state -------
-    for plan in plans:
-        reports[plan.symbol] = _symbol_report(plan)
     symbol_states = dict(state.symbols)  # one evolve below, not two (with_symbols)
     symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans})
     new_state = attrs.evolve(
@@ -453,14 +452,9 @@ async def run_hedge_cycle(
         next_serial=serial,
         unknowns=tuple(unknowns),
     )
-    sent = sum(
-        1
-        for r in reports.values()
-        for a in r.actions
-        if a.client_order_id and a.outcome not in ("refused", "skipped")
-    )
+    sent = sum(_sent(plan) for plan in plans)
     duration = monotonic() - t0
-    skipped = sorted(s for s, r in reports.items() if r.error)
+    skipped = sorted(undecided)
     emit(
         A.CYCLE_END,
         orders_sent=sent,
@@ -476,7 +470,7 @@ async def run_hedge_cycle(
     return CycleReport(
         cycle=cycle,
         started_at=now,
-        symbols=dict(sorted(reports.items())),
+        symbols=_Reports({**undecided, **{p.symbol: p for p in plans}}),
         errors=tuple(errors),
         state=new_state,
         orders_sent=sent,
@@ -801,6 +795,41 @@ def _request(action: Action, cid: int, config: HedgeConfig, now: datetime) -> Or
         size=action.size,
         price=action.price,
     )
+
+
+def _sent(plan: _Plan) -> int:
+    """How many of the plan's orders went out (refused and held-back ones did not)."""
+    return sum(
+        1
+        for r in plan.reports
+        if r is not None and r.client_order_id and r.outcome not in ("refused", "skipped")
+    )
+
+
+class _Reports(Mapping[str, SymbolReport]):
+    """A cycle's per-symbol reports, sorted by symbol; each built when first read.
+
+    An idle cycle's report on 50 symbols is then 50 lookups for whoever reads
+    it, not 50 objects built before the durable write whether read or not.
+    """
+
+    def __init__(self, entries: Mapping[str, SymbolReport | _Plan]) -> None:
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, symbol: str) -> SymbolReport:
+        entry = self._entries[symbol]
+        if isinstance(entry, _Plan):
+            entry = self._entries[symbol] = _symbol_report(entry)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 def _symbol_report(plan: _Plan) -> SymbolReport:

@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 import attrs
 
 from xlp_core.cooldown import CooldownStatus, cooldown_status
-from xlp_core.errors import ConfigError, InvalidInputError
+from xlp_core.errors import ConfigError, InvalidInputError, NegativeCostBasisError
 from xlp_core.models import MarketRules, Side, check_finite, check_price
-from xlp_core.offset import update_offset_and_cost
+from xlp_core.offset import calculate_offset_and_cost, update_offset_and_cost
 from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
 from xlp_core.state import SymbolState
 from xlp_core.zones import MAX_ZONE, Thresholds, zone_for
@@ -171,7 +171,7 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
     last_fill_at, fill_zone = prev.last_fill_at, prev.fill_zone
     if prev.exchange_position is not None:
         moved = abs(obs.exchange_position - prev.exchange_position)
-        if moved > position_tolerance(obs.exchange_position, obs.rules):
+        if moved and moved > position_tolerance(obs.exchange_position, obs.rules):
             fill = True
             last_fill_at, fill_zone = now, prev.zone
 
@@ -182,28 +182,36 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
         order_id = order_zone = order_placed_at = None
     strays = tuple(i for i in obs.open_order_ids if i != order_id) if obs.open_order_ids else ()
 
-    update = update_offset_and_cost(
-        obs.ideal,
-        obs.exchange_position + obs.initial_offset,
-        obs.price,
-        prev.offset,
-        prev.cost_basis,
-    )
-    offset_usd = update.offset * obs.price
+    # This runs for every symbol in every cycle: the offset update is made
+    # without an ``OffsetUpdate`` object unless the cost basis rebases.
+    rebased, rejected = False, None
+    try:
+        offset, cost = calculate_offset_and_cost(
+            obs.ideal, obs.exchange_position + obs.initial_offset, obs.price,
+            prev.offset, prev.cost_basis,
+        )  # fmt: skip
+    except NegativeCostBasisError:
+        update = update_offset_and_cost(
+            obs.ideal, obs.exchange_position + obs.initial_offset, obs.price,
+            prev.offset, prev.cost_basis,
+        )  # fmt: skip
+        offset, cost = update.offset, update.cost_basis
+        rebased, rejected = update.rebased, update.rejected_cost
+    offset_usd = offset * obs.price
     zone = zone_for(offset_usd, params.thresholds)
-    # This runs for every symbol in every cycle: an unchanged state is the
-    # previous object itself, else one constructor call (not several evolves).
+    # An unchanged state is the previous object itself, else one constructor
+    # call (not several evolves).
     state = prev
     if (
         fill
         or vanished
-        or update.offset != prev.offset
-        or update.cost_basis != prev.cost_basis
+        or offset != prev.offset
+        or cost != prev.cost_basis
         or obs.exchange_position != prev.exchange_position
     ):
         state = SymbolState(
-            offset=update.offset,
-            cost_basis=update.cost_basis,
+            offset=offset,
+            cost_basis=cost,
             exchange_position=obs.exchange_position,
             last_fill_at=last_fill_at,
             order_zone=order_zone,
@@ -220,8 +228,8 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
         fill_detected=fill,
         order_vanished=vanished,
         stray_order_ids=strays,
-        cost_rebased=update.rebased,
-        rejected_cost=update.rejected_cost,
+        cost_rebased=rebased,
+        rejected_cost=rejected,
     )
 
 

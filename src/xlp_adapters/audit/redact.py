@@ -96,14 +96,36 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
     return value
 
 
+# Leaves and plain strings: a dict of these under plain keys is returned as is.
+_FLAT = frozenset({*_LEAVES, str})
+# Keys seen and found not secret (``is_secret_key`` False): one set lookup
+# tells that a whole record's keys are plain. Bounded like that cache.
+_PLAIN_KEYS: set[str] = set()
+
+
+def _is_flat_and_plain(value: dict[Any, Any], secrets: tuple[str, ...]) -> bool:
+    """True when ``value`` has nothing to mask: checked in C, without a call per entry.
+
+    The common case: a record the core built (numbers, ``None``, strings,
+    under the same few keys every cycle, e.g. each symbol's decision record).
+    """
+    if not (value.keys() <= _PLAIN_KEYS and _FLAT.issuperset(map(type, value.values()))):
+        return False
+    return not secrets or not any(
+        type(v) is str and _holds_secret(v, secrets) for v in value.values()
+    )
+
+
 def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[Any, Any]:
     # One pass per mapping; this runs on every event's data (a cycle's
     # ``decisions`` event holds a record per symbol), so leaves are handled
     # inline rather than by a recursive call each.
     if type(value) is dict:
+        if _is_flat_and_plain(value, secrets):
+            return value  # nothing to copy (only JSON is made of it)
         for k, v in value.items():
             kind = type(v)
-            if type(k) is not str or is_secret_key(k):
+            if type(k) is not str or _secret_key(k):
                 break
             if kind in _LEAVES:
                 continue
@@ -113,15 +135,29 @@ def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[
             return value  # flat and clean: nothing to copy (only JSON is made of it)
     out: dict[Any, Any] = {}
     for k, v in value.items():
-        if type(k) is str and is_secret_key(k):
+        if type(k) is str and _secret_key(k):
             out[k] = MASK
         elif type(v) in _LEAVES:
             out[k] = v
         elif type(v) is str:
             out[k] = _scrub(v, secrets) if secrets else v
+        elif type(v) is dict:
+            out[k] = _redact_mapping(v, secrets)
         else:
             out[k] = _redact(v, secrets)
     return out
+
+
+def _secret_key(key: str) -> bool:
+    """``is_secret_key``, noting plain keys for :func:`_is_flat_and_plain`."""
+    if key in _PLAIN_KEYS:
+        return False
+    if is_secret_key(key):
+        return True
+    if len(_PLAIN_KEYS) >= 4096:
+        _PLAIN_KEYS.clear()
+    _PLAIN_KEYS.add(key)
+    return False
 
 
 def _holds_secret(value: str, secrets: tuple[str, ...]) -> bool:

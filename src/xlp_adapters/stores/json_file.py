@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -123,6 +124,13 @@ def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
     known = _KNOWN.get(id(value))
     if known is not None and known[0] is value:
         return known[1], known[2]
+    frag = _plain_fragment(value)
+    if frag is not None:  # loads back as an equal object of the same types: itself
+        if len(_KNOWN) >= _CACHE_MAX:
+            _CHECKED.clear()
+            _KNOWN.clear()
+        _KNOWN[id(value)] = (value, frag, value)
+        return frag, value
     raw = symbol_state_to_dict(value)
     try:
         frag = dumps_compact(raw)
@@ -139,6 +147,52 @@ def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
         _KNOWN[id(checked)] = (checked, frag, checked)
     _KNOWN[id(value)] = (value, frag, checked)
     return frag, checked
+
+
+def _plain_fragment(s: SymbolState) -> str | None:
+    """``dumps_compact(symbol_state_to_dict(s))`` for a state of the usual types, else ``None``.
+
+    In a market that moves, every symbol's state is new every cycle; this
+    writes its JSON in one step instead of building a dict, encoding it and
+    checking it with ``symbol_state_from_dict``. It applies only where that
+    check is known to pass and to give back an equal object of the very same
+    types: finite ``float`` numbers (no ``-0.0``, which loads as ``0.0``),
+    ``cost_basis >= 0``, exact ``int`` ids and zones, and ``datetime``
+    values in ``UTC`` (``fromisoformat`` returns that same ``tzinfo``).
+    Anything else returns ``None`` and takes the checked path.
+    """
+    offset, cost, position = s.offset, s.cost_basis, s.exchange_position
+    if not (
+        type(offset) is float
+        and type(cost) is float
+        and (position is None or type(position) is float)
+        and math.isfinite(offset + cost + (position or 0.0))
+        and cost >= 0.0
+        and (offset or math.copysign(1.0, offset) > 0)
+        and (cost or math.copysign(1.0, cost) > 0)
+        and (position or position is None or math.copysign(1.0, position) > 0)
+    ):
+        return None
+    ints = (s.order_zone, s.order_id, s.zone, s.fill_zone)
+    if not all(v is None or type(v) is int for v in ints):
+        return None
+    times = (s.last_fill_at, s.order_placed_at, s.last_alert_at)
+    if not all(
+        t is None or (type(t) is datetime and t.tzinfo is UTC and not t.fold) for t in times
+    ):
+        return None
+    oz, oid, zone, fz = (_JSON_NULL if v is None else int.__repr__(v) for v in ints)
+    fill, placed, alert = (_JSON_NULL if t is None else f'"{t.isoformat()}"' for t in times)
+    pos = _JSON_NULL if position is None else float.__repr__(position)
+    return (
+        f'{{"offset":{float.__repr__(offset)},"cost_basis":{float.__repr__(cost)},'
+        f'"exchange_position":{pos},"last_fill_at":{fill},"order_zone":{oz},'
+        f'"order_id":{oid},"order_placed_at":{placed},"last_alert_at":{alert},'
+        f'"zone":{zone},"fill_zone":{fz}}}'
+    )
+
+
+_JSON_NULL = "null"
 
 
 def decode_state(raw: str | bytes, where: str) -> HedgeState:
