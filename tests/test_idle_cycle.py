@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime, timedelta
 
-import attrs
 import pytest
 
+from test_cycle_safety import Pool
 from xlp_adapters.audit import MemoryAuditSink
 from xlp_adapters.paper import PaperExchange
 from xlp_adapters.stores import MemoryStateStore
@@ -15,19 +15,10 @@ from xlp_core.config import HedgeConfig
 from xlp_core.cycle import SymbolReport, run_hedge_cycle
 from xlp_core.errors import StateCorruptError
 from xlp_core.execution import NO_WAIT
-from xlp_core.models import MarketRules, PoolSnapshot
+from xlp_core.models import MarketRules
 from xlp_core.state import HedgeState, SymbolState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@attrs.define
-class Pool:
-    per_token: dict[str, float]
-    name: str = "JLP"
-
-    async def fetch(self) -> PoolSnapshot:
-        return PoolSnapshot(self.name, dict(self.per_token))
 
 
 async def test_reports_are_built_when_read_and_equal_the_eager_ones() -> None:
