@@ -104,12 +104,18 @@ _PLAIN_KEYS: set[str] = set()
 
 
 def _is_flat_and_plain(value: dict[Any, Any], secrets: tuple[str, ...]) -> bool:
-    """True when ``value`` has nothing to mask: checked in C, without a call per entry.
+    """True when ``value`` has nothing to mask: then it is returned itself, not copied.
 
-    The common case: a record the core built (numbers, ``None``, strings,
-    under the same few keys every cycle, e.g. each symbol's decision record).
+    The common case, a record the core built (numbers, ``None``, strings,
+    under the same few keys every cycle, e.g. each symbol's decision record),
+    is checked in C without a call per entry; keys not seen before are
+    checked once each (:func:`_secret_key` remembers the plain ones).
     """
-    if not (value.keys() <= _PLAIN_KEYS and _FLAT.issuperset(map(type, value.values()))):
+    if not value.keys() <= _PLAIN_KEYS and not all(
+        type(k) is str and not _secret_key(k) for k in value
+    ):
+        return False
+    if not _FLAT.issuperset(map(type, value.values())):
         return False
     return not secrets or not any(
         type(v) is str and _holds_secret(v, secrets) for v in value.values()
@@ -120,19 +126,8 @@ def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[
     # One pass per mapping; this runs on every event's data (a cycle's
     # ``decisions`` event holds a record per symbol), so leaves are handled
     # inline rather than by a recursive call each.
-    if type(value) is dict:
-        if _is_flat_and_plain(value, secrets):
-            return value  # nothing to copy (only JSON is made of it)
-        for k, v in value.items():
-            kind = type(v)
-            if type(k) is not str or _secret_key(k):
-                break
-            if kind in _LEAVES:
-                continue
-            if kind is not str or (secrets and _holds_secret(v, secrets)):
-                break
-        else:
-            return value  # flat and clean: nothing to copy (only JSON is made of it)
+    if type(value) is dict and _is_flat_and_plain(value, secrets):
+        return value  # nothing to copy (only JSON is made of it)
     out: dict[Any, Any] = {}
     for k, v in value.items():
         if type(k) is str and _secret_key(k):
