@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import logging
 import os
@@ -912,8 +913,9 @@ class LighterExchange(ExchangeDefaults):
             self._nonce = None
             return {id(t): exc for c in chunks for t in c}
         whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
-        errors, signed = await self._post_chunks(chunks, whats, first)
-        self._nonce = None if any(errors) else first + sum(len(c) for c in chunks)
+        starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
+        errors, signed = await self._post_chunks(chunks, whats, starts)
+        self._nonce = None if any(errors) else starts[-1]
         ran: set[str] = set()  # markets whose cancel-all is known to have run
         clean = True  # every batch so far ran
         for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
@@ -922,7 +924,7 @@ class LighterExchange(ExchangeDefaults):
                 log.warning("%s: raced ahead of the batch before it; posting it again", what)
                 err = await self._post_checked(what, signed[k])
                 if err is None and k + 1 == len(chunks):
-                    self._nonce = first + sum(len(c) for c in chunks)
+                    self._nonce = starts[-1]
             if isinstance(err, _NotSent) or _invalid_nonce(err):
                 log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
                 self._nonce = None
@@ -935,7 +937,7 @@ class LighterExchange(ExchangeDefaults):
         return out
 
     async def _post_chunks(
-        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], first: int
+        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], starts: Sequence[int]
     ) -> tuple[list[Exception | None], list[list[Signed]]]:
         """Sign each batch while the one before it is posted; post it at once; await all.
 
@@ -945,8 +947,8 @@ class LighterExchange(ExchangeDefaults):
         caller. A batch continuing a market from an earlier batch is posted
         only once the earlier ones answered without error (otherwise it is
         left ``_NotSent``), so it can never run ahead of its cancel-all.
+        ``starts[k]`` is batch k's first nonce.
         """
-        starts = [first + sum(len(c) for c in chunks[:k]) for k in range(len(chunks))]
         home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
         posts: list[asyncio.Future[Exception | None]] = []
         errors: list[Exception | None] = []
