@@ -167,8 +167,9 @@ async def test_rate_limit_and_server_errors() -> None:
 
 
 async def test_timeout_after_accept_is_unknown_then_found() -> None:
-    async with lighter_rig(request_timeout=0.5) as (sim, ex, _account):
-        sim.slow_seconds = 1.0
+    # Generous margins: a loaded CI machine can stall a 0.5 s connect to 127.0.0.1.
+    async with lighter_rig(request_timeout=1.5) as (sim, ex, _account):
+        sim.slow_seconds = 3.0
         sim.fail_next("sendTx", "accept_slow")
         with pytest.raises(OrderOutcomeUnknownError) as info:
             await ex.place_order(limit(70, Side.SELL, 0.5, 151.0))

@@ -28,7 +28,7 @@ class Target:
 
 async def test_public_prices_without_credentials() -> None:
     async with LighterSim() as sim:
-        feed = LighterPriceFeed(sim.url, timeout=0.5)
+        feed = LighterPriceFeed(sim.url, timeout=10.0)
         prices = await feed.prices(["SOL", "BONK", "DOGE2"])
         assert prices == pytest.approx({"SOL": 150.0, "BONK": 2e-5})
         sim.fail_next("orderBookDetails", "429")
@@ -47,7 +47,7 @@ async def test_one_bad_tick_is_refused_for_that_symbol_only(
 ) -> None:
     caplog.set_level(logging.WARNING, "xlp_adapters.lighter.feed")
     async with LighterSim() as sim:
-        feed = LighterPriceFeed(sim.url, timeout=0.5)
+        feed = LighterPriceFeed(sim.url, timeout=10.0)
         assert (await feed.prices(["SOL", "ETH"]))["SOL"] == 150.0
         sim.market("SOL")["mark_price"] = tick
         sim.market("SOL")["last_trade_price"] = None
@@ -62,7 +62,7 @@ async def test_one_bad_tick_is_refused_for_that_symbol_only(
 async def test_stale_price_expires_and_leaves_the_paper_venue() -> None:
     now = [0.0]
     async with LighterSim() as sim:
-        feed = LighterPriceFeed(sim.url, timeout=0.5, stale_after=30, clock=lambda: now[0])
+        feed = LighterPriceFeed(sim.url, timeout=10.0, stale_after=30, clock=lambda: now[0])
         target = Target()
         await feed.refresh(target, ["SOL", "ETH"])
         assert target.prices == {"SOL": 150.0, "ETH": 3000.0}

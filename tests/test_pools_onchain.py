@@ -103,7 +103,7 @@ def serve_jlp(fake: FakeRpc, custodies: list[str]) -> None:
 async def test_jlp_fetch_one_call_per_refresh(rpc: FakeRpc) -> None:
     custodies = [C_SOL, C_ETH, C_BTC, C_USDC, C_JUPUSD]
     serve_jlp(rpc, custodies)
-    source = JlpPoolSource(rpc=SolanaRpc(rpc.url, timeout=0.5), drift_tolerance_pct=None)
+    source = JlpPoolSource(rpc=SolanaRpc(rpc.url), drift_tolerance_pct=None)
     snap = await source.fetch()
     assert snap.pool == "JLP"
     assert snap.slot == 440287421
