@@ -89,6 +89,8 @@ def test_env_maps() -> None:
         ({"rate_limit_per_minute": 1.5}, "rate_limit_per_minute"),
         ({"post_only": "yes"}, "post_only"),
         ({"namespace": 3}, "namespace"),
+        ({"journal_idle_fsync": "never"}, "journal_idle_fsync"),
+        ({"journal_idle_fsync": 0}, "journal_idle_fsync"),
         ({"max_order_notional_usd": 100, "max_cycle_notional_usd": 50}, "max_cycle_notional_usd"),
     ],
 )

@@ -27,6 +27,7 @@ from xlp_core.zones import Thresholds
 
 ENV_PREFIX = "XLP_"
 Mode = Literal["paper", "live"]
+IdleFsync = Literal["background", "inline"]
 Source = Literal["default", "file", "env"]
 
 # ``XLP_*`` variables that are not settings but are legitimately read elsewhere
@@ -210,6 +211,10 @@ class HedgeConfig:
     # durable write. Two paths keep a separate state store and audit log.
     state_path: str = "xlp.sqlite"
     audit_path: str = "xlp.sqlite"
+    # The journal fsyncs an idle cycle's commit on a thread right after the
+    # cycle ("background") or before the cycle returns ("inline"); orders'
+    # records are always fsynced before anything is sent (docs/safety.md).
+    journal_idle_fsync: IdleFsync = "background"
     rpc_url: str = "https://api.mainnet-beta.solana.com"
     lighter_base_url: str = "https://mainnet.zklighter.elliot.ai"
     lighter_chain_id: int = 304
@@ -224,6 +229,11 @@ class HedgeConfig:
         if self.exchange != "paper" and self.mode != "live":
             raise ConfigError(
                 "mode", f"exchange {shown(self.exchange)} trades real money: set mode = 'live'"
+            )
+        if self.journal_idle_fsync not in ("background", "inline"):
+            raise ConfigError(
+                "journal_idle_fsync",
+                f"must be 'background' or 'inline', got {shown(self.journal_idle_fsync)}",
             )
         if not self.namespace or len(self.namespace) > 64:
             raise ConfigError("namespace", "must be 1-64 characters")

@@ -213,7 +213,10 @@ class Hedger:
         from xlp_adapters.journal import open_records
 
         store, audit = open_records(
-            self.config.state_path, self.config.audit_path, secrets=self._secrets
+            self.config.state_path,
+            self.config.audit_path,
+            secrets=self._secrets,
+            idle_fsync=self.config.journal_idle_fsync,
         )
         self._owned.append(store)
         if cast(object, audit) is not store:

@@ -421,7 +421,12 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         # never touches the paper account of the one running.
         from xlp_adapters.journal import open_records
 
-        store, audit = open_records(p.state_path, p.audit_path, secrets=secrets)
+        store, audit = open_records(
+            p.state_path,
+            p.audit_path,
+            secrets=secrets,
+            idle_fsync=p.config.journal_idle_fsync,
+        )
         records.extend([store] if _same(store, audit) else [store, audit])
         loaded = False
         if p.paper_file is not None:

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from xlp_core.ports import AuditSink, StateStore
 
 
 def open_records(
-    state_path: str, audit_path: str, *, secrets: Sequence[str] = ()
+    state_path: str,
+    audit_path: str,
+    *,
+    secrets: Sequence[str] = (),
+    idle_fsync: Literal["background", "inline"] = "background",
 ) -> tuple[StateStore, AuditSink]:
     """``(store, audit)``, the same object when both paths name one SQLite file.
 
     The store takes the state lock as it opens; if the audit log then fails
     to open, the store is closed again so the lock is not left held.
+    ``idle_fsync`` is the journal's (see :class:`SqliteJournal`).
     """
     if _same(state_path, audit_path) and not state_path.endswith((".json", ".jsonl", ".log")):
         from xlp_adapters.journal.sqlite import SqliteJournal
 
-        journal = SqliteJournal(state_path, secrets=secrets)
+        journal = SqliteJournal(state_path, secrets=secrets, idle_fsync=idle_fsync)
         return journal, journal
     store = open_store(state_path)
     try:

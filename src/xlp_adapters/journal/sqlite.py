@@ -8,12 +8,14 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
-from xlp_adapters.audit.sqlite import AUDIT_SCHEMA, AUDIT_TABLES, SqliteAuditSink
+from xlp_adapters.audit.sqlite import AUDIT_SCHEMA, AUDIT_TABLES, Row, SqliteAuditSink
 from xlp_adapters.journal._checkpoint import FALLBACK_PAGES, Checkpointer
+from xlp_adapters.journal._walsync import WalSyncer
 from xlp_adapters.stores._lock import StateLock
 from xlp_adapters.stores.json_file import encode_checked
 from xlp_adapters.stores.sqlite import (
@@ -23,8 +25,9 @@ from xlp_adapters.stores.sqlite import (
     SqliteStateStore,
     open_database,
 )
+from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
-from xlp_core.errors import AuditError, StateCorruptError, StateError
+from xlp_core.errors import AuditError, ConfigError, StateCorruptError, StateError
 from xlp_core.ports import Journal
 from xlp_core.state import HedgeState
 
@@ -32,11 +35,17 @@ from xlp_core.state import HedgeState
 class SqliteJournal(Closing, Journal):
     """One file (``application_id`` "XLPJ") with the ``state`` and ``events`` tables.
 
-    WAL mode with ``synchronous=FULL``: a commit returns once its WAL frames
-    are fsynced, so ``commit``, ``append``, ``append_many`` and ``save`` are
-    each one transaction and one fsync. (``NORMAL`` would save that fsync
-    but a power cut could then drop the last commits, and the audit log's
-    promise is that an intent is on disk before its order is sent.)
+    WAL mode with ``synchronous=FULL``: ``commit``, ``append``,
+    ``append_many`` and ``save`` are each one transaction and one fsync, and
+    return once their WAL frames are on disk. The one exception is the commit
+    of an idle cycle (only ``cycle_start``, ``decisions`` and ``cycle_end``
+    events) with ``idle_fsync="background"`` (the default): it returns once
+    written, safe from a crash of the process, and its fsync runs on a thread
+    right after, while the next cycle waits on the network. The WAL is one
+    append-only file, so the fsync of any later write (an order's write-ahead
+    record first of all) covers it too; a failed background fsync makes every
+    later write raise ``AuditError``. :meth:`flush` waits for it;
+    ``idle_fsync="inline"`` fsyncs idle commits before returning as well.
 
     The journal holds ``<name>.lock`` while open, like every state store:
     a second opener gets ``StateLockedError``. ``query``, ``history``,
@@ -46,9 +55,17 @@ class SqliteJournal(Closing, Journal):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, keep: int = 100, secrets: Iterable[str] = ()
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep: int = 100,
+        secrets: Iterable[str] = (),
+        idle_fsync: Literal["background", "inline"] = "background",
     ) -> None:
+        if idle_fsync not in ("background", "inline"):
+            raise ConfigError("idle_fsync", f"must be 'background' or 'inline', got {idle_fsync!r}")
         self.path = Path(path)
+        self.idle_fsync = idle_fsync
         self._lock = threading.Lock()
         self._state_lock: StateLock | None = StateLock(self.path)
         try:
@@ -68,6 +85,7 @@ class SqliteJournal(Closing, Journal):
             conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         self._conn: sqlite3.Connection | None = conn
         self._checkpointer = Checkpointer(self.path)
+        self._syncer = WalSyncer(self.path)
         self.store = SqliteStateStore.attached(self.path, conn, self._lock, keep=keep)
         self.audit = SqliteAuditSink.attached(self.path, conn, self._lock, secrets=secrets)
 
@@ -80,28 +98,58 @@ class SqliteJournal(Closing, Journal):
     def commit(self, events: Sequence[AuditEvent], state: HedgeState) -> None:
         rows = [self.audit.row(e) for e in events]  # refuse before writing anything
         body, loaded = encode_checked(state)
+        idle = self.idle_fsync == "background" and all(e.kind in _IDLE_KINDS for e in events)
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise AuditError(f"{self.path}: journal is closed")
+            self._syncer.check()
             self.store.forget()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if idle:
+                    conn.execute("PRAGMA synchronous=NORMAL")  # fsynced by the syncer
                 try:
-                    conn.executemany(
-                        "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                    self.store.insert(conn, state, body)
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+                    self._transaction(conn, rows, state, body)
+                finally:
+                    if idle:
+                        self._restore_full_sync(conn)
                 self.store.remember(conn, loaded)
                 self._checkpointer.committed()
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: journal commit failed: {exc}") from exc
+            if idle:
+                self._syncer.request()
+
+    def _transaction(
+        self, conn: sqlite3.Connection, rows: list[Row], state: HedgeState, body: str
+    ) -> None:
+        """One transaction; rolled back on any failure, ``COMMIT`` included (a busy one)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO events (at, kind, cycle, symbol, data) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            self.store.insert(conn, state, body)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def _restore_full_sync(self, conn: sqlite3.Connection) -> None:
+        """Back to ``FULL`` for every other write; a journal that cannot be is closed."""
+        try:
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            self._conn = self.store._conn = self.audit._conn = None  # no write without its fsync
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            raise AuditError(f"{self.path}: cannot restore synchronous=FULL: {exc}") from exc
+
+    def flush(self) -> None:
+        """Wait until every commit is on disk (idle commits are fsynced in the background)."""
+        self._syncer.flush()
 
     # --- StateStore and AuditSink --------------------------------------------
 
@@ -111,14 +159,17 @@ class SqliteJournal(Closing, Journal):
 
     @override
     def save(self, state: HedgeState) -> None:
+        self._syncer.check()
         self.store.save(state)
 
     @override
     def append(self, event: AuditEvent) -> None:
+        self._syncer.check()
         self.audit.append(event)
 
     @override
     def append_many(self, events: Sequence[AuditEvent]) -> None:
+        self._syncer.check()
         self.audit.append_many(events)
 
     @override
@@ -154,6 +205,7 @@ class SqliteJournal(Closing, Journal):
 
     @override
     def close(self) -> None:
+        self._syncer.close()
         self._checkpointer.close()
         with self._lock:
             conn, self._conn = self._conn, None
@@ -166,3 +218,7 @@ class SqliteJournal(Closing, Journal):
         finally:
             if held is not None:
                 held.release()
+
+
+_IDLE_KINDS = frozenset({A.CYCLE_START, A.DECISIONS, A.CYCLE_END})
+"""A commit of only these events records observations: no order, cancel or lookup."""
