@@ -344,11 +344,13 @@ async def run_hedge_cycle(
     undecided: dict[str, SymbolReport] = {}  # symbols skipped, with the error
     decided: dict[str, dict[str, Any]] = {}
     orders_by_symbol = _orders_by_symbol(venue["orders"])
+    gap = None if pools_ok else "ideal hedge (pool read failed)"
+    gap = gap or _failed_read(venue)
     for symbol in symbols:
         prev = state.symbol(symbol)
         try:
-            if not pools_ok:
-                raise MissingSymbolError(symbol, "ideal hedge (pool read failed)")
+            if gap is not None:
+                raise MissingSymbolError(symbol, gap)
             obs = _observation(symbol, ideals, venue, orders_by_symbol, config)
             decision = strategy.decide(prev, obs, now)
         except XlpError as exc:
@@ -378,7 +380,8 @@ async def run_hedge_cycle(
 
     # --- 5. allocate ids; write ahead the cancels and orders ----------------
     cancel_symbols = [p.symbol for p in plans if p.cancel]
-    for plan in plans:
+    acting = [p for p in plans if p.decision.actions]  # an idle symbol has nothing to apply
+    for plan in acting:
         _apply_non_orders(plan, None, now, emit)  # alerts, in the decision's order
     wanted = requests_wanted(plans)
     high = serial_floor(namespace, lambda: order_events(audit), id(audit)) if wanted else 0
@@ -411,7 +414,7 @@ async def run_hedge_cycle(
         else ReplaceResult({}, await _place_only(exchange, requests, policy, sleep, monotonic))
     )
     events.extend(cancel_results(replaced.cancels, cycle=cycle, at=wall))
-    for plan in plans:
+    for plan in acting:
         _apply_non_orders(plan, replaced.cancels.get(plan.symbol), now, emit)
 
     # --- 7. fold the order results in -----------------------------------------
@@ -452,7 +455,7 @@ async def run_hedge_cycle(
         next_serial=serial,
         unknowns=tuple(unknowns),
     )
-    sent = sum(_sent(plan) for plan in plans)
+    sent = sum(_sent(plan) for plan in acting)
     duration = monotonic() - t0
     skipped = sorted(undecided)
     emit(
@@ -712,6 +715,19 @@ def _orders_by_symbol(orders: Sequence[Order] | None) -> dict[str, tuple[int, ..
     return {k: tuple(v) for k, v in grouped.items()}
 
 
+def _failed_read(venue: Mapping[str, Any]) -> str | None:
+    """What no symbol can be decided without this cycle (checked once, not per symbol)."""
+    for key, what in (
+        ("prices", "prices"),
+        ("positions", "positions"),
+        ("orders", "open orders"),
+        ("rules", "market rules"),
+    ):
+        if venue[key] is None:
+            return f"{what} (venue read failed)"
+    return None
+
+
 def _observation(
     symbol: str,
     ideals: Mapping[str, float],
@@ -719,17 +735,10 @@ def _observation(
     orders: Mapping[str, tuple[int, ...]],
     config: HedgeConfig,
 ) -> Observation:
-    prices: Mapping[str, float] | None = venue["prices"]
-    positions: Mapping[str, float] | None = venue["positions"]
-    rules: Mapping[str, MarketRules] | None = venue["rules"]
-    if prices is None:
-        raise MissingSymbolError(symbol, "prices (venue read failed)")
-    if positions is None:
-        raise MissingSymbolError(symbol, "positions (venue read failed)")
-    if venue["orders"] is None:
-        raise MissingSymbolError(symbol, "open orders (venue read failed)")
-    if rules is None:
-        raise MissingSymbolError(symbol, "market rules (venue read failed)")
+    """One symbol's observation; every venue read succeeded (:func:`_failed_read`)."""
+    prices: Mapping[str, float] = venue["prices"]
+    positions: Mapping[str, float] = venue["positions"]
+    rules: Mapping[str, MarketRules] = venue["rules"]
     if symbol not in prices:
         raise MissingSymbolError(symbol, "price")
     if symbol not in positions:

@@ -173,26 +173,69 @@ def _plain_fragment(s: SymbolState) -> str | None:
         and (position or position is None or math.copysign(1.0, position) > 0)
     ):
         return None
-    ints = (s.order_zone, s.order_id, s.zone, s.fill_zone)
-    if not all(v is None or type(v) is int for v in ints):
+    tail = _plain_tail(s)
+    if tail is None:
         return None
-    times = (s.last_fill_at, s.order_placed_at, s.last_alert_at)
-    if not all(
-        t is None or (type(t) is datetime and t.tzinfo is UTC and not t.fold) for t in times
-    ):
-        return None
-    oz, oid, zone, fz = (_JSON_NULL if v is None else int.__repr__(v) for v in ints)
-    fill, placed, alert = (_JSON_NULL if t is None else f'"{t.isoformat()}"' for t in times)
     pos = _JSON_NULL if position is None else float.__repr__(position)
     return (
         f'{{"offset":{float.__repr__(offset)},"cost_basis":{float.__repr__(cost)},'
-        f'"exchange_position":{pos},"last_fill_at":{fill},"order_zone":{oz},'
-        f'"order_id":{oid},"order_placed_at":{placed},"last_alert_at":{alert},'
-        f'"zone":{zone},"fill_zone":{fz}}}'
+        f'"exchange_position":{pos}{tail}'
     )
 
 
+def _plain_tail(s: SymbolState) -> str | None:
+    """The JSON of the fields after the numbers; ``None`` if one is of an unusual type."""
+    oz, oid, zone, fz = s.order_zone, s.order_id, s.zone, s.fill_zone
+    fill, placed, alert = s.last_fill_at, s.order_placed_at, s.last_alert_at
+    if (
+        oz is None
+        and oid is None
+        and zone is None
+        and fz is None
+        and fill is None
+        and placed is None
+        and alert is None
+    ):
+        return _EMPTY_TAIL  # nothing on record: no order, zone, fill or alert
+    ints = [_JSON_NULL if v is None else int.__repr__(v) for v in (oz, oid, zone, fz) if _is_int(v)]
+    times = [_time_json(t) for t in (fill, placed, alert)]
+    if len(ints) < 4 or None in times:
+        return None
+    oz_j, oid_j, zone_j, fz_j = ints
+    return (
+        f',"last_fill_at":{times[0]},"order_zone":{oz_j},"order_id":{oid_j},'
+        f'"order_placed_at":{times[1]},"last_alert_at":{times[2]},'
+        f'"zone":{zone_j},"fill_zone":{fz_j}}}'
+    )
+
+
+def _is_int(v: object) -> bool:
+    return v is None or type(v) is int
+
+
+# The JSON of UTC times seen (a symbol's last fill stays the same for many
+# cycles). Keyed by value: equal UTC datetimes (fold 0) have one ISO text.
+_TIMES: dict[datetime, str] = {}
+
+
+def _time_json(t: datetime | None) -> str | None:
+    if t is None:
+        return _JSON_NULL
+    if type(t) is not datetime or t.tzinfo is not UTC or t.fold:
+        return None
+    text = _TIMES.get(t)
+    if text is None:
+        if len(_TIMES) >= _CACHE_MAX:
+            _TIMES.clear()
+        text = _TIMES[t] = f'"{t.isoformat()}"'
+    return text
+
+
 _JSON_NULL = "null"
+_EMPTY_TAIL = (
+    ',"last_fill_at":null,"order_zone":null,"order_id":null,"order_placed_at":null,'
+    '"last_alert_at":null,"zone":null,"fill_zone":null}'
+)
 
 
 def decode_state(raw: str | bytes, where: str) -> HedgeState:
