@@ -212,6 +212,8 @@ def main() -> None:
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median shown)")
     ap.add_argument("--kinds", default="null,memory,sqlite")
+    ap.add_argument("--sizes", default="1,4,20,50", help="symbol counts N")
+    ap.add_argument("--baseline", default=BASELINE, help="git revision of the baseline library")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -219,11 +221,11 @@ def main() -> None:
         return
     here = Path(__file__).resolve().parent.parent / "src"
     with tempfile.TemporaryDirectory() as tmp_dir:
-        base_src = export_src(BASELINE, Path(tmp_dir))
+        base_src = export_src(args.baseline, Path(tmp_dir))
         new = Worker(here)
         base = Worker(base_src) if base_src is not None else None
         print(f"idle cycle, {args.cycles} cycles per run, median of {args.repeat} runs")
-        print(f"baseline: {'library at ' + BASELINE if base else 'none (no git)'}")
+        print(f"baseline: {'library at ' + args.baseline if base else 'none (no git)'}")
         cols = ("store", "market", "N", "RTT ms", "new ms", "new cpu", "base ms", "base cpu")
         widths = (7, 6, 3, 6, 8, 8, 8, 8)
         print(
@@ -233,7 +235,7 @@ def main() -> None:
             for kind in args.kinds.split(","):
                 for drift in (False, True):
                     for rtt_ms in (0.0, args.rtt_ms):
-                        for n in (1, 4, 20, 50):
+                        for n in (int(x) for x in args.sizes.split(",")):
                             row(new, base, kind, drift, rtt_ms, n, args)
         finally:
             new.close()

@@ -7,6 +7,7 @@ waits on the network; see docs/safety.md, "One durable write per cycle".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -37,12 +38,25 @@ class WalSyncer:
         self._thread: threading.Thread | None = None
 
     def request(self) -> None:
-        """A commit was written without an fsync: sync it soon (does not wait)."""
+        """A commit was written without an fsync: sync it soon (does not wait).
+
+        Called on an event loop (a hedge cycle), the thread is woken when the
+        loop next waits: woken at once, it would take the GIL back and forth
+        while the cycle finishes, each handover a context switch.
+        """
         with self._cond:
             if self._closed:
                 raise AuditError(f"{self.wal_path}: journal is closed")
             self._requested += 1
-            if self._thread is None:
+        try:
+            asyncio.get_running_loop().call_soon(self._wake)
+        except RuntimeError:  # no loop in this thread
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._cond:
+            pending = self._requested > self._synced
+            if self._thread is None and pending and not self._closed:
                 self._thread = threading.Thread(
                     target=self._run, name=f"xlp-walsync-{self.wal_path.name}", daemon=True
                 )
@@ -56,6 +70,7 @@ class WalSyncer:
 
     def flush(self) -> None:
         """Wait until every requested commit is on disk; raise if it cannot be."""
+        self._wake()
         with self._cond:
             target = self._requested
             while self._synced < target and self._failure is None:
@@ -64,6 +79,7 @@ class WalSyncer:
 
     def close(self) -> None:
         """Finish the pending fsync and stop the thread (idempotent)."""
+        self._wake()
         with self._cond:
             self._closed = True
             self._cond.notify_all()
