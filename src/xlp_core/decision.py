@@ -29,7 +29,7 @@ import attrs
 from xlp_core.cooldown import CooldownStatus, cooldown_status
 from xlp_core.errors import ConfigError, InvalidInputError, NegativeCostBasisError
 from xlp_core.models import MarketRules, Side, check_finite, check_price
-from xlp_core.offset import calculate_offset_and_cost, update_offset_and_cost
+from xlp_core.offset import calculate_offset_and_cost, rebase
 from xlp_core.sizing import close_size, fit_to_market, limit_price, side_for
 from xlp_core.state import SymbolState
 from xlp_core.zones import MAX_ZONE, Thresholds, zone_for
@@ -190,11 +190,8 @@ def observe(prev: SymbolState, obs: Observation, now: datetime, params: Decision
             obs.ideal, obs.exchange_position + obs.initial_offset, obs.price,
             prev.offset, prev.cost_basis,
         )  # fmt: skip
-    except NegativeCostBasisError:
-        update = update_offset_and_cost(
-            obs.ideal, obs.exchange_position + obs.initial_offset, obs.price,
-            prev.offset, prev.cost_basis,
-        )  # fmt: skip
+    except NegativeCostBasisError as exc:
+        update = rebase(exc, obs.ideal, obs.exchange_position + obs.initial_offset, obs.price)
         offset, cost = update.offset, update.cost_basis
         rebased, rejected = update.rebased, update.rejected_cost
     offset_usd = offset * obs.price

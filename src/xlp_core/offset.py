@@ -85,5 +85,10 @@ def update_offset_and_cost(
     try:
         offset, cost = calculate_offset_and_cost(ideal, actual, price, old_offset, old_cost)
     except NegativeCostBasisError as exc:
-        return OffsetUpdate(actual - ideal, price, rebased=True, rejected_cost=exc.cost)
+        return rebase(exc, ideal, actual, price)
     return OffsetUpdate(offset, cost)
+
+
+def rebase(exc: NegativeCostBasisError, ideal: float, actual: float, price: float) -> OffsetUpdate:
+    """The update when :func:`calculate_offset_and_cost` refused a negative cost."""
+    return OffsetUpdate(actual - ideal, price, rebased=True, rejected_cost=exc.cost)
