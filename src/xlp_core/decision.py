@@ -234,8 +234,6 @@ def _limit_action(
     observed: Observed, obs: Observation, params: DecisionParams, reason: str
 ) -> Action | None:
     state = observed.state
-    side = side_for(state.offset)
-    wanted = close_size(state.offset, params.close_ratio_pct)
     price = limit_price(
         state.cost_basis,
         state.offset,
@@ -243,9 +241,37 @@ def _limit_action(
         obs.price,
         params.max_limit_deviation_pct,
     )
+    return _closing_action(
+        ActionKind.PLACE_LIMIT, observed, obs, params=params, reason=reason, price=price
+    )
+
+
+def _market_action(
+    observed: Observed, obs: Observation, params: DecisionParams, reason: str
+) -> Action | None:
+    slip = params.market_slippage_pct / 100.0
+    buying = side_for(observed.state.offset) is Side.BUY
+    cap = obs.price * (1.0 + slip) if buying else obs.price * (1.0 - slip)
+    return _closing_action(
+        ActionKind.PLACE_MARKET, observed, obs, params=params, reason=reason, price=cap
+    )
+
+
+def _closing_action(
+    kind: ActionKind,
+    observed: Observed,
+    obs: Observation,
+    *,
+    params: DecisionParams,
+    reason: str,
+    price: float,
+) -> Action | None:
+    """An order closing ``close_ratio_pct`` of the exposure at ``price`` (a limit or a
+    market order's cap), fitted to the venue's rules; ``None`` if nothing fits."""
+    state = observed.state
     sized = fit_to_market(
-        side,
-        wanted,
+        side_for(state.offset),
+        close_size(state.offset, params.close_ratio_pct),
         price,
         reference_price=obs.price,
         max_size=abs(state.offset),
@@ -254,38 +280,10 @@ def _limit_action(
     )
     if sized is None:
         return None
+    if kind is ActionKind.PLACE_LIMIT and sized.bumped_to_minimum:
+        reason += " (raised to venue minimum)"
     return Action(
-        ActionKind.PLACE_LIMIT,
-        obs.symbol,
-        reason + (" (raised to venue minimum)" if sized.bumped_to_minimum else ""),
-        side=sized.side,
-        size=sized.size,
-        price=sized.price,
-        zone=observed.zone,
-    )
-
-
-def _market_action(
-    observed: Observed, obs: Observation, params: DecisionParams, reason: str
-) -> Action | None:
-    state = observed.state
-    side = side_for(state.offset)
-    wanted = close_size(state.offset, params.close_ratio_pct)
-    slip = params.market_slippage_pct / 100.0
-    cap = obs.price * (1.0 + slip) if side is Side.BUY else obs.price * (1.0 - slip)
-    sized = fit_to_market(
-        side,
-        wanted,
-        cap,
-        reference_price=obs.price,
-        max_size=abs(state.offset),
-        rules=obs.rules,
-        min_notional=params.min_order_notional,
-    )
-    if sized is None:
-        return None
-    return Action(
-        ActionKind.PLACE_MARKET,
+        kind,
         obs.symbol,
         reason,
         side=sized.side,
