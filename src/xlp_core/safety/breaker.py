@@ -9,8 +9,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import attrs
@@ -21,9 +20,8 @@ from xlp_core.errors import (
     OrderOutcomeUnknownError,
     TransientExchangeError,
 )
-from xlp_core.models import MarketRules, Order, OrderRequest
-from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
-from xlp_core.safety.forward import ForwardingExchange
+from xlp_core.ports import Exchange
+from xlp_core.safety.forward import GuardedExchange
 
 T = TypeVar("T")
 log = logging.getLogger("xlp_core.safety.breaker")
@@ -70,7 +68,7 @@ TRIPS = (TransientExchangeError, OrderOutcomeUnknownError, TimeoutError, OSError
 """Failures that say the venue is unwell; a rejected order says it is fine."""
 
 
-class CircuitBreakerExchange(ForwardingExchange):
+class CircuitBreakerExchange(GuardedExchange):
     """Refuses calls (``CircuitOpenError``) while the venue keeps failing.
 
     A batch is one call. ``state`` is the current :class:`BreakerState`
@@ -113,6 +111,7 @@ class CircuitBreakerExchange(ForwardingExchange):
         if self._on_state_change is not None:
             self._on_state_change(str(new.circuit))
 
+    @override
     async def _call(self, method: str, aw: Callable[[], Awaitable[T]]) -> T:
         new, ok = self.state.allow(self._clock())
         self._move(new)
@@ -132,61 +131,3 @@ class CircuitBreakerExchange(ForwardingExchange):
             raise
         self._move(self.state.on_success())
         return result
-
-    @override
-    async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
-        return await self._call("markets", lambda: self.inner.markets(symbols))
-
-    @override
-    async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
-        return await self._call("prices", lambda: self.inner.prices(symbols))
-
-    @override
-    async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
-        return await self._call("positions", lambda: self.inner.positions(symbols))
-
-    @override
-    async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
-        return await self._call("open_orders", lambda: self.inner.open_orders(symbols))
-
-    @override
-    async def place_order(self, request: OrderRequest) -> Order:
-        return await self._call("place_order", lambda: self.inner.place_order(request))
-
-    @override
-    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
-        return await self._call("get_order", lambda: self.inner.get_order(symbol, client_order_id))
-
-    @override
-    async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
-        return await self._call(
-            "cancel_order", lambda: self.inner.cancel_order(symbol, client_order_id)
-        )
-
-    @override
-    async def cancel_all_orders(self, symbol: str) -> int:
-        return await self._call("cancel_all_orders", lambda: self.inner.cancel_all_orders(symbol))
-
-    @override
-    async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
-        return await self._call("place_orders", lambda: self.inner.place_orders(requests))
-
-    @override
-    async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
-        return await self._call("cancel_orders", lambda: self.inner.cancel_orders(symbols))
-
-    @override
-    async def get_orders(self, keys: Sequence[tuple[str, int]]) -> Mapping[int, Order]:
-        return await self._call("get_orders", lambda: self.inner.get_orders(keys))
-
-    @override
-    async def replace_orders(
-        self, cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
-    ) -> ReplaceOutcome:
-        return await self._call(
-            "replace_orders", lambda: self.inner.replace_orders(cancel_symbols, requests)
-        )
-
-    @override
-    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
-        return await self._call("arm_dead_man_switch", lambda: self.inner.arm_dead_man_switch(at))

@@ -12,16 +12,15 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TypeVar
 
 import attrs
 from typing_extensions import override
 
 from xlp_core.errors import ConfigError, RateLimitedError
-from xlp_core.models import MarketRules, Order, OrderRequest
+from xlp_core.models import Order, OrderRequest
 from xlp_core.ports import Exchange, PlaceOutcome, ReplaceOutcome
-from xlp_core.safety.forward import ForwardingExchange
+from xlp_core.safety.forward import GuardedExchange
 
 log = logging.getLogger("xlp_core.safety.rate_limit")
 
@@ -104,7 +103,7 @@ BATCH_TWIN: Mapping[str, str] = {
 """A venue that declares no weight for a batch runs it as a loop of its twin."""
 
 
-class RateLimitedExchange(ForwardingExchange):
+class RateLimitedExchange(GuardedExchange):
     """An :class:`Exchange` that spends a weighted budget before every call.
 
     Weights come from ``weights`` or else the venue's ``request_weights``
@@ -145,6 +144,7 @@ class RateLimitedExchange(ForwardingExchange):
             weight = self.weights.get(method, 1)
         return min(float(weight), self.window.limit)
 
+    @override
     async def _call(
         self,
         method: str,
@@ -169,40 +169,6 @@ class RateLimitedExchange(ForwardingExchange):
         except RateLimitedError as exc:
             self.window = self.window.block(self._clock(), exc.retry_after or 1.0)
             raise
-
-    @override
-    async def markets(self, symbols: Sequence[str]) -> Mapping[str, MarketRules]:
-        return await self._call("markets", lambda: self.inner.markets(symbols))
-
-    @override
-    async def prices(self, symbols: Sequence[str]) -> Mapping[str, float]:
-        return await self._call("prices", lambda: self.inner.prices(symbols))
-
-    @override
-    async def positions(self, symbols: Sequence[str]) -> Mapping[str, float]:
-        return await self._call("positions", lambda: self.inner.positions(symbols))
-
-    @override
-    async def open_orders(self, symbols: Sequence[str]) -> Sequence[Order]:
-        return await self._call("open_orders", lambda: self.inner.open_orders(symbols))
-
-    @override
-    async def place_order(self, request: OrderRequest) -> Order:
-        return await self._call("place_order", lambda: self.inner.place_order(request))
-
-    @override
-    async def get_order(self, symbol: str, client_order_id: int) -> Order | None:
-        return await self._call("get_order", lambda: self.inner.get_order(symbol, client_order_id))
-
-    @override
-    async def cancel_order(self, symbol: str, client_order_id: int) -> bool:
-        return await self._call(
-            "cancel_order", lambda: self.inner.cancel_order(symbol, client_order_id)
-        )
-
-    @override
-    async def cancel_all_orders(self, symbol: str) -> int:
-        return await self._call("cancel_all_orders", lambda: self.inner.cancel_all_orders(symbol))
 
     @override
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
@@ -248,7 +214,3 @@ class RateLimitedExchange(ForwardingExchange):
         weight += self.weight_of("open_orders") if cancels else 0.0
         weight += self.weight_of("place_orders", orders) if orders else 0.0
         return min(weight, self.window.limit)
-
-    @override
-    async def arm_dead_man_switch(self, at: datetime | None) -> bool:
-        return await self._call("arm_dead_man_switch", lambda: self.inner.arm_dead_man_switch(at))
