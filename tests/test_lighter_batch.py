@@ -251,3 +251,46 @@ async def test_cancel_orders_in_several_batches_raises_the_first_failure() -> No
         assert live[:2] == [6300, 6301]  # SOL and ETH untouched
         assert len(live) == 2  # the later batches re-signed and run: nothing ran twice
         assert await ex.cancel_orders(["SOL", "ETH"]) == {"SOL": 1, "ETH": 1}
+
+
+async def test_random_faults_through_the_shared_sender() -> None:
+    """place_orders and cancel_orders under seeded random faults: every outcome true,
+    at most two posts a batch, and a cancel that returned left nothing live."""
+    import random
+
+    from xlp_core.errors import ExchangeError
+
+    rng = random.Random(4)
+    faults = ["400:21739", "400:21104", "drop", "429", "500"]
+    kinds: list[str | None] = [None, None, *faults]
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        cid = iter(range(20_000, 30_000))
+        for _ in range(10):
+            requests = [ask(next(cid), s) for s in SYMBOLS if rng.random() < 0.7]
+            for _ in range(rng.randint(0, 2)):
+                if (fault := rng.choice(kinds)) is not None:
+                    sim.fail_next("sendTxBatch", fault)
+                    sim.fail_next("sendTx", fault)
+            posts = sim.counts["sendTxBatch"] + sim.counts["sendTx"]
+            outcomes = await ex.place_orders(requests)
+            batches = -(-len(requests) // 2)
+            assert sim.counts["sendTxBatch"] + sim.counts["sendTx"] - posts <= 2 * batches
+            ran = [t["ClientOrderIndex"] for t in sent(sim, 14)]
+            live = {o.client_order_index for o in sim.orders(account) if o.live}
+            for o in outcomes:
+                c = o.request.client_order_id
+                assert ran.count(c) <= 1
+                if o.order is not None:
+                    assert c in live
+                elif isinstance(o.error, OrderRejectedError):
+                    assert not isinstance(o.error, DuplicateOrderError)
+                    assert c not in ran
+            sim.script.clear()
+            if rng.random() < 0.5:
+                sim.fail_next("sendTxBatch", rng.choice(faults))
+            try:
+                await ex.cancel_orders(SYMBOLS)
+            except ExchangeError:
+                sim.script.clear()
+                await ex.cancel_orders(SYMBOLS)
+            assert not [o for o in sim.orders(account) if o.live]
