@@ -209,7 +209,7 @@ async def test_a_bad_market_row_stops_only_its_symbol_in_a_cycle() -> None:
 
 async def test_every_batch_is_posted_at_most_twice_after_invalid_nonce() -> None:
     """The one retry bound (NONCE_RETRIES = 1) holds for each of several batches."""
-    from xlp_adapters.lighter.exchange import NONCE_RETRIES
+    from xlp_adapters.lighter.batches import NONCE_RETRIES
 
     assert NONCE_RETRIES == 1
     async with lighter_rig(batch_size=2) as (sim, ex, account):

@@ -256,10 +256,10 @@ def check_consistent_many(
 
 
 def test_batches_keep_each_market_together() -> None:
-    from xlp_adapters.lighter.exchange import _Tx, batches_by_market
+    from xlp_adapters.lighter.batches import Tx, batches_by_market
 
-    def tx(symbol: str, index: int | None) -> _Tx:
-        return _Tx(symbol, lambda nonce: (), index)
+    def tx(symbol: str, index: int | None) -> Tx:
+        return Tx(symbol, lambda nonce: (), index)
 
     txs = [tx("A", None), tx("B", None), tx("C", None), tx("A", 0), tx("B", 1), tx("C", 2)]
     txs += [tx("D", 3)]

@@ -43,9 +43,23 @@ from urllib.parse import urlsplit
 import attrs
 from typing_extensions import override
 
+from xlp_adapters.lighter.batches import (
+    NONCE_RETRIES,
+    Batch,
+    Held,
+    NotSent,
+    Prepared,
+    Refused,
+    Signed,
+    Tx,
+    Unknown,
+    batches_by_market,
+    invalid_nonce,
+    no_sign,
+    ran_orders,
+)
 from xlp_adapters.lighter.credentials import LighterCredentials
 from xlp_adapters.lighter.errors import (
-    INVALID_NONCE,
     is_auth_error,
     map_read_error,
     map_refusal,
@@ -98,12 +112,6 @@ MAX_CANCEL_ALL_AHEAD = 14 * 24 * 3600.0
 ALREADY_SCHEDULED = 21712  # the venue keeps one scheduled cancel-all at a time
 CANCEL_ALL_IMMEDIATE, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT = 0, 1, 2
 ALL_MARKETS = 255
-# A batch refused 21104 ("invalid nonce": nothing of it ran) is posted at most
-# this many more times, by every send (one tx, place, cancel, replace alike).
-NONCE_RETRIES = 1
-
-Signed = tuple[int, str]
-"""(tx_type, tx_info) of one signed transaction."""
 
 
 def default_order_expiry(config: HedgeConfig) -> float:
@@ -124,17 +132,6 @@ def check_chain(base_url: str, chain_id: int) -> None:
         raise ConfigError("lighter_chain_id", f"{host} is mainnet: chain id must be 304")
     if "testnet" in host and chain_id != TESTNET_CHAIN_ID:
         raise ConfigError("lighter_chain_id", f"{host} is testnet: chain id must be 300")
-
-
-@attrs.frozen
-class _Prepared:
-    """An order checked and scaled, ready to sign with a nonce."""
-
-    request: OrderRequest
-    spec: MarketSpec
-    size: int
-    price: int
-    expiry_ms: int
 
 
 class LighterExchange(ExchangeDefaults):
@@ -511,7 +508,7 @@ class LighterExchange(ExchangeDefaults):
         body = await asyncio.wait_for(call, self.request_timeout)
         code = body.get("code")
         if code != 200:
-            raise _Refused(code if isinstance(code, int) else None, str(body.get("message"))[:200])
+            raise Refused(code if isinstance(code, int) else None, str(body.get("message"))[:200])
 
     async def _post_fresh(
         self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
@@ -524,7 +521,7 @@ class LighterExchange(ExchangeDefaults):
         try:
             first = await self._next_nonce()
             txs = await self._sign_all(signers, first)
-        except (ExchangeError, _Refused, _Unknown) as exc:  # nothing was sent
+        except (ExchangeError, Refused, Unknown) as exc:  # nothing was sent
             return exc
         err = await self._post_checked(what, txs)
         self._nonce = first + len(txs) if err is None else None
@@ -535,38 +532,38 @@ class LighterExchange(ExchangeDefaults):
 
         After "invalid nonce" it is re-signed with a fresh nonce, at most
         :data:`NONCE_RETRIES` times. Any other failure re-fetches the nonce on
-        the next send and is raised: a refusal as :class:`_Refused`, 429 as
+        the next send and is raised: a refusal as :class:`Refused`, 429 as
         :class:`RateLimitedError`, a timeout, 5xx or dropped connection as
-        :class:`_Unknown` (maybe sent).
+        :class:`Unknown` (maybe sent).
         """
         for retries_left in range(NONCE_RETRIES, -1, -1):
             err = await self._post_fresh(what, signers)
             if err is None:
                 return
-            if not (retries_left and _invalid_nonce(err)):
+            if not (retries_left and invalid_nonce(err)):
                 raise err
             log.warning("%s: invalid nonce; re-signing with a fresh one", what)
 
     async def _post_checked(self, what: str, txs: Sequence[Signed]) -> Exception | None:
-        """Post; a failure comes back as ``_Refused``, ``RateLimitedError`` or ``_Unknown``."""
+        """Post; a failure comes back as ``Refused``, ``RateLimitedError`` or ``Unknown``."""
         try:
             await self._post(txs)
-        except _Refused as exc:
+        except Refused as exc:
             return exc
         except Exception as exc:
             status = getattr(exc, "status", None)
             if status == 429:
                 return map_read_error(exc, what)
             if isinstance(status, int) and 400 <= status < 500:
-                return _Refused(*venue_code(exc))
-            unknown = _Unknown(what, f"outcome unknown ({type(exc).__name__})")
+                return Refused(*venue_code(exc))
+            unknown = Unknown(what, f"outcome unknown ({type(exc).__name__})")
             unknown.__cause__ = exc
             return unknown
         return None
 
     async def _send_round(
-        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], targets: set[str]
-    ) -> list[_Batch]:
+        self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], targets: set[str]
+    ) -> list[Batch]:
         """Send the batches (caller holds the nonce lock); each as it finally went, with its error.
 
         The one sender of ``place_orders``, ``cancel_orders`` and
@@ -578,29 +575,29 @@ class LighterExchange(ExchangeDefaults):
         predecessor: its nonces are now the next ones, and the same signed
         txs can never run twice), otherwise re-signed with a fresh nonce,
         without the orders of a market in ``targets`` whose cancel-all is not
-        known to have run (those come back as a batch of :class:`_Held`).
+        known to have run (those come back as a batch of :class:`Held`).
         """
         try:
             first = await self._next_nonce()
         except ExchangeError as exc:  # nothing was sent
-            return [_Batch(w, c, exc) for w, c in zip(whats, chunks, strict=True)]
+            return [Batch(w, c, exc) for w, c in zip(whats, chunks, strict=True)]
         starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
         errors, signed = await self._post_chunks(chunks, whats, starts)
         self._nonce = None if any(errors) else starts[-1]
-        out: list[_Batch] = []
+        out: list[Batch] = []
         ran: set[str] = set()  # markets whose cancel-all is known to have run
         in_step = True  # every batch so far ran at the nonces it was signed with
         for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
             err = errors[k]
-            retries = NONCE_RETRIES + isinstance(err, _NotSent)  # posts it may still get
-            if k and in_step and _invalid_nonce(err):
+            retries = NONCE_RETRIES + isinstance(err, NotSent)  # posts it may still get
+            if k and in_step and invalid_nonce(err):
                 log.warning("%s: raced ahead of the batch before it; posting it again", what)
                 err, retries = await self._post_checked(what, signed[k]), retries - 1
-            while retries and (isinstance(err, _NotSent) or _invalid_nonce(err)):
+            while retries and (isinstance(err, NotSent) or invalid_nonce(err)):
                 log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
                 in_step, retries = False, retries - 1
                 chunk, err = await self._resend(what, chunk, targets, ran, out)
-            out.append(_Batch(what, chunk, err))
+            out.append(Batch(what, chunk, err))
             in_step = in_step and err is None
             if err is None:
                 ran.update(t.symbol for t in chunk if t.index is None)
@@ -609,7 +606,7 @@ class LighterExchange(ExchangeDefaults):
         return out
 
     async def _post_chunks(
-        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], starts: Sequence[int]
+        self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], starts: Sequence[int]
     ) -> tuple[list[Exception | None], list[list[Signed]]]:
         """Sign each batch while the one before it is posted; post it at once; await all.
 
@@ -618,7 +615,7 @@ class LighterExchange(ExchangeDefaults):
         refused with "invalid nonce" without running and sent again by the
         caller. A batch continuing a market from an earlier batch is posted
         only once the earlier ones answered without error (otherwise it is
-        left ``_NotSent``), so it can never run ahead of its cancel-all.
+        left ``NotSent``), so it can never run ahead of its cancel-all.
         ``starts[k]`` is batch k's first nonce.
         """
         home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
@@ -629,7 +626,7 @@ class LighterExchange(ExchangeDefaults):
         for k, chunk in enumerate(chunks):
             try:
                 part = await signing
-            except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
+            except (ExchangeError, Refused, Unknown) as exc:  # this batch not sent
                 errors = [exc]
                 break
             signed.append(part)
@@ -642,19 +639,19 @@ class LighterExchange(ExchangeDefaults):
         await asyncio.gather(signing, return_exceptions=True)  # a signing left running
         done: list[Exception | None] = list(await asyncio.gather(*posts))
         done += errors
-        return done + [_NotSent()] * (len(chunks) - len(done)), signed
+        return done + [NotSent()] * (len(chunks) - len(done)), signed
 
-    def _sign_future(self, chunk: Sequence[_Tx], first: int) -> asyncio.Future[list[Signed]]:
+    def _sign_future(self, chunk: Sequence[Tx], first: int) -> asyncio.Future[list[Signed]]:
         return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
 
     async def _resend(
         self,
         what: str,
-        chunk: Sequence[_Tx],
+        chunk: Sequence[Tx],
         targets: set[str],
         ran: set[str],
-        out: list[_Batch],
-    ) -> tuple[list[_Tx], Exception | None]:
+        out: list[Batch],
+    ) -> tuple[list[Tx], Exception | None]:
         """Re-sign and post a batch that did not run, without orders whose cancel-all did not."""
         here = {t.symbol for t in chunk if t.index is None}
         keep = [
@@ -662,7 +659,7 @@ class LighterExchange(ExchangeDefaults):
             if t.index is None or t.symbol not in targets or t.symbol in ran | here
         ]  # fmt: skip
         if len(keep) < len(chunk):
-            out.append(_Batch(what, [t for t in chunk if t not in keep], _Held()))
+            out.append(Batch(what, [t for t in chunk if t not in keep], Held()))
         if not keep:
             return keep, None
         return keep, await self._post_fresh(what, [t.sign for t in keep])
@@ -670,7 +667,7 @@ class LighterExchange(ExchangeDefaults):
     # --- outcomes: one mapping from batch errors to per-order results --------------
 
     async def _outcomes(
-        self, batches: Sequence[_Batch]
+        self, batches: Sequence[Batch]
     ) -> tuple[dict[int, PlaceOutcome], dict[str, ExchangeError | None]]:
         """Each order's outcome (by request index) and each cancel-all's error (by symbol).
 
@@ -680,7 +677,7 @@ class LighterExchange(ExchangeDefaults):
         did every tx before it in its batch (nonces run in order), so a
         cancel-all counts as run only when an order after it was found.
         """
-        looked = {id(b) for b in batches if isinstance(b.error, _Refused) and len(b.txs) > 1}
+        looked = {id(b) for b in batches if isinstance(b.error, Refused) and len(b.txs) > 1}
         keys = [
             (t.symbol, t.prepared.request.client_order_id)
             for b in batches if id(b) in looked for t in b.txs if t.prepared
@@ -717,14 +714,14 @@ class LighterExchange(ExchangeDefaults):
         what, cid = f"place {r.symbol}", r.client_order_id
         if err is None:
             return PlaceOutcome(r, order=self._accepted(r))
-        if isinstance(err, _Held):
+        if isinstance(err, Held):
             return cancel_not_applied(r)
-        if isinstance(err, _Refused):
+        if isinstance(err, Refused):
             if lookup_error is not None:
                 msg = f"{what}: batch refused ({err.code}), look-up failed: {lookup_error}"
                 return PlaceOutcome(r, error=OrderOutcomeUnknownError(msg, cid))
             return PlaceOutcome(r, error=map_refusal(err.code, err.message, what, cid))
-        if isinstance(err, _Unknown):
+        if isinstance(err, Unknown):
             said = f"{what}: {err.detail}" if err.what == what else f"{what}: {err}"
             return PlaceOutcome(r, error=OrderOutcomeUnknownError(said, cid))
         # 429, a nonce fetch or a signer failure: nothing was sent.
@@ -747,7 +744,7 @@ class LighterExchange(ExchangeDefaults):
             at = now + self.default_order_expiry
         return int(at * 1000)
 
-    async def _prepare(self, request: OrderRequest) -> _Prepared:
+    async def _prepare(self, request: OrderRequest) -> Prepared:
         """Scale and check an order locally; market orders price off the shared details read."""
         spec = await self._spec(request.symbol)
         size = base_amount(request.size, spec)
@@ -768,9 +765,9 @@ class LighterExchange(ExchangeDefaults):
                 f"{request.symbol}: notional {notional:.2f} below venue minimum {floor:.2f}"
             )
         price = price_int(ref_price, spec, request.side)
-        return _Prepared(request, spec, size, price, self._expiry_ms(request))
+        return Prepared(request, spec, size, price, self._expiry_ms(request))
 
-    def _order_signer(self, p: _Prepared) -> Callable[[int], tuple[Any, ...]]:
+    def _order_signer(self, p: Prepared) -> Callable[[int], tuple[Any, ...]]:
         signer, key, r = self._signer, self._creds.api_key_index, p.request
         if r.order_type is OrderType.LIMIT:
             kind = signer.ORDER_TYPE_LIMIT
@@ -829,14 +826,14 @@ class LighterExchange(ExchangeDefaults):
     ) -> list[PlaceOutcome]:
         """Orders in request order, through the one sender (:meth:`_send_round`)."""
         outcomes: dict[int, PlaceOutcome] = {}
-        txs: list[_Tx] = []
+        txs: list[Tx] = []
         for i, request in enumerate(requests):
             try:
                 prepared = await self._prepare(request)
             except ExchangeError as exc:
                 outcomes[i] = PlaceOutcome(request, error=exc)
             else:
-                txs.append(_Tx(request.symbol, self._order_signer(prepared), i, prepared))
+                txs.append(Tx(request.symbol, self._order_signer(prepared), i, prepared))
         size = self.batch_size
         chunks = [txs[start : start + size] for start in range(0, len(txs), size)]
         if chunks:
@@ -844,7 +841,7 @@ class LighterExchange(ExchangeDefaults):
             async with self._send_lock:
                 batches = await self._send_round(chunks, whats, set())
                 if sign_ahead:
-                    self._sign_ahead(_ran_orders(batches))
+                    self._sign_ahead(ran_orders(batches))
             outcomes.update((await self._outcomes(batches))[0])
         return [outcomes[i] for i in range(len(requests))]
 
@@ -858,9 +855,9 @@ class LighterExchange(ExchangeDefaults):
     ) -> None:
         try:
             await self._send(what, signers)
-        except _Refused as exc:
+        except Refused as exc:
             raise OrderRejectedError(f"{what}: venue code {exc.code}: {exc.message}") from exc
-        except _Unknown as exc:
+        except Unknown as exc:
             raise TransientExchangeError(str(exc)) from exc
 
     @override
@@ -877,7 +874,7 @@ class LighterExchange(ExchangeDefaults):
             if s not in specs:
                 log.warning("cancel %s: %s", s, self._unlisted(s))
         txs = [
-            _Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
+            Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
             for s in targets
         ]
         size = self.batch_size
@@ -887,10 +884,10 @@ class LighterExchange(ExchangeDefaults):
             async with self._send_lock:
                 batches = await self._send_round(chunks, whats, set())
             for b in batches:
-                if isinstance(b.error, _Refused):
+                if isinstance(b.error, Refused):
                     code, message = b.error.code, b.error.message
                     raise OrderRejectedError(f"{b.what}: venue code {code}: {message}")
-                if isinstance(b.error, _Unknown):
+                if isinstance(b.error, Unknown):
                     raise TransientExchangeError(str(b.error))
                 if b.error is not None:
                     raise b.error
@@ -921,8 +918,8 @@ class LighterExchange(ExchangeDefaults):
                 log.warning("cancel %s: %s", s, self._unlisted(s))
         targets = [s for s in symbols if s in specs]
         places: dict[int, PlaceOutcome] = {}
-        txs: list[_Tx] = [
-            _Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
+        txs: list[Tx] = [
+            Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
             for s in targets
         ]
         for i, request in enumerate(requests):
@@ -931,14 +928,14 @@ class LighterExchange(ExchangeDefaults):
             except ExchangeError as exc:
                 places[i] = PlaceOutcome(request, error=exc)
             else:
-                txs.append(_Tx(request.symbol, self._order_signer(prepared), i, prepared))
+                txs.append(Tx(request.symbol, self._order_signer(prepared), i, prepared))
         chunks = batches_by_market(txs, self.batch_size)
         cancels = {s: CancelOutcome(s) for s in symbols}
         if chunks:
             whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
             async with self._send_lock:
                 batches = await self._send_round(chunks, whats, set(targets))
-                self._sign_ahead(_ran_orders(batches))
+                self._sign_ahead(ran_orders(batches))
             placed, cancel_errors = await self._outcomes(batches)
             places.update(placed)
             for s, error in cancel_errors.items():
@@ -948,7 +945,7 @@ class LighterExchange(ExchangeDefaults):
             cancels=cancels, places=tuple(places[i] for i in range(len(requests)))
         )
 
-    def _sign_ahead(self, placed: Sequence[_Prepared]) -> None:
+    def _sign_ahead(self, placed: Sequence[Prepared]) -> None:
         """Start signing the cancel-alls the next round will most likely open with.
 
         They are the markets of the limit orders among ``placed`` (what a
@@ -961,8 +958,8 @@ class LighterExchange(ExchangeDefaults):
             self._presigned.clear()
             return
         markets = list(dict.fromkeys(resting))
-        guess = [_Tx(str(m), _no_sign) for m in markets]
-        guess += [_Tx(str(m), _no_sign, 0) for m in markets]
+        guess = [Tx(str(m), no_sign) for m in markets]
+        guess += [Tx(str(m), no_sign, 0) for m in markets]
         plan, nonce = [], self._nonce + (2 if self._switch_armed else 0)
         for chunk in batches_by_market(guess, self.batch_size):
             for t in chunk:
@@ -979,11 +976,11 @@ class LighterExchange(ExchangeDefaults):
         if err is None or ran:
             return None
         what = f"cancel {symbol}"
-        if isinstance(err, _Held):
+        if isinstance(err, Held):
             return OrderRejectedError(f"{what}: not sent")
-        if isinstance(err, _Refused):
+        if isinstance(err, Refused):
             return OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
-        if isinstance(err, _Unknown):
+        if isinstance(err, Unknown):
             return TransientExchangeError(f"{what}: {err}")
         return err if isinstance(err, ExchangeError) else ExchangeError(f"{what}: {err}")
 
@@ -1036,14 +1033,14 @@ class LighterExchange(ExchangeDefaults):
                 return True
             try:
                 await self._send("dead-man switch", [schedule])
-            except _Refused as exc:
+            except Refused as exc:
                 if exc.code != ALREADY_SCHEDULED:
                     raise OrderRejectedError(
                         f"dead-man switch: venue code {exc.code}: {exc.message}"
                     ) from exc
                 # An earlier process left one queued: replace it.
                 await self._send_or_raise("dead-man switch", [abort, schedule])
-            except _Unknown as exc:
+            except Unknown as exc:
                 raise TransientExchangeError(str(exc)) from exc
             self._switch_armed = True
         return True
@@ -1072,84 +1069,6 @@ class _CancelAll:
                 self.tif, self.at_ms, self.market, nonce=nonce, api_key_index=self.key
             )
         )
-
-
-@attrs.frozen(eq=False)
-class _Tx:
-    """One transaction to send: a market's cancel-all (``index`` None) or an order."""
-
-    symbol: str
-    sign: Callable[[int], tuple[Any, ...]]
-    index: int | None = None
-    prepared: _Prepared | None = None
-
-
-@attrs.frozen(eq=False)
-class _Batch:
-    """A batch as it finally went out (or was held back), with its error (``None``: all ran)."""
-
-    what: str
-    txs: Sequence[_Tx]
-    error: Exception | None
-
-
-def _ran_orders(batches: Sequence[_Batch]) -> list[_Prepared]:
-    """The orders of the batches that ran whole (what the next round will likely cancel)."""
-    return [t.prepared for b in batches if b.error is None for t in b.txs if t.prepared]
-
-
-class _Held(Exception):
-    """Internal: not sent, because its market's cancel-all did not run."""
-
-
-def _no_sign(nonce: int) -> tuple[Any, ...]:
-    raise AssertionError("a layout guess is never signed")
-
-
-def _invalid_nonce(err: Exception | None) -> bool:
-    return isinstance(err, _Refused) and err.code == INVALID_NONCE
-
-
-class _NotSent(Exception):
-    """Internal: a batch held back because one before it failed; nothing of it ran."""
-
-
-def batches_by_market(txs: Sequence[_Tx], size: int) -> list[list[_Tx]]:
-    """Cut a replace into batches of at most ``size`` that never split a market that fits.
-
-    Each market's cancel-all and orders stay in one batch, cancel-alls first
-    within it (a refused order then stops no cancel-all of its batch), so a
-    batch never depends on another and all can be in flight together. Only a
-    market with more than ``size`` transactions spills over into the next.
-    """
-    groups: dict[str, list[_Tx]] = {}
-    for t in txs:
-        groups.setdefault(t.symbol, []).append(t)
-    chunks: list[list[_Tx]] = [[]]
-    for group in groups.values():
-        if chunks[-1] and len(chunks[-1]) + len(group) > size:
-            chunks.append([])
-        for t in group:
-            if len(chunks[-1]) == size:
-                chunks.append([])
-            chunks[-1].append(t)
-    return [sorted(c, key=lambda t: t.index is not None) for c in chunks if c]
-
-
-class _Refused(Exception):
-    """Internal: the venue refused; nothing executed."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(f"venue code {code}: {message}")
-        self.code, self.message = code, message
-
-
-class _Unknown(Exception):
-    """Internal: the send may or may not have gone through."""
-
-    def __init__(self, what: str, detail: str) -> None:
-        super().__init__(f"{what}: {detail}")
-        self.what, self.detail = what, detail
 
 
 class VenueHttpError(Exception):
