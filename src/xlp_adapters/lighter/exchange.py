@@ -528,21 +528,16 @@ class LighterExchange(ExchangeDefaults):
         return err
 
     async def _send(self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]) -> None:
-        """Sign and send one batch on its own (caller holds the lock); raise its error.
+        """One batch on its own through the one sender (caller holds the lock); raise its error.
 
-        After "invalid nonce" it is re-signed with a fresh nonce, at most
-        :data:`NONCE_RETRIES` times. Any other failure re-fetches the nonce on
-        the next send and is raised: a refusal as :class:`Refused`, 429 as
+        The error is raised as it came: a refusal as :class:`Refused` (after
+        "invalid nonce" only once :data:`NONCE_RETRIES` is spent), 429 as
         :class:`RateLimitedError`, a timeout, 5xx or dropped connection as
-        :class:`Unknown` (maybe sent).
+        :class:`Unknown` (maybe sent); the nonce is re-fetched on the next send.
         """
-        for retries_left in range(NONCE_RETRIES, -1, -1):
-            err = await self._post_fresh(what, signers)
-            if err is None:
-                return
-            if not (retries_left and invalid_nonce(err)):
-                raise err
-            log.warning("%s: invalid nonce; re-signing with a fresh one", what)
+        (batch,) = await self._send_round([[Tx(what, s) for s in signers]], [what], set())
+        if batch.error is not None:
+            raise batch.error
 
     async def _post_checked(self, what: str, txs: Sequence[Signed]) -> Exception | None:
         """Post; a failure comes back as ``Refused``, ``RateLimitedError`` or ``Unknown``."""
