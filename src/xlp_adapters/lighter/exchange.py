@@ -561,16 +561,18 @@ class LighterExchange(ExchangeDefaults):
     ) -> list[Batch]:
         """Send the batches (caller holds the nonce lock); each as it finally went, with its error.
 
-        The one sender of ``place_orders``, ``cancel_orders`` and
-        ``replace_orders``. All batches are posted before any answer is
-        awaited (:meth:`_post_chunks`); then, in nonce order, a batch refused
-        "invalid nonce" (nothing of it ran) or not sent gets one more post
-        (:data:`NONCE_RETRIES`): exactly as signed when every batch before it
-        ran at the nonces it was signed with (it only raced ahead of its
-        predecessor: its nonces are now the next ones, and the same signed
-        txs can never run twice), otherwise re-signed with a fresh nonce,
-        without the orders of a market in ``targets`` whose cancel-all is not
-        known to have run (those come back as a batch of :class:`Held`).
+        The one sender of every write (``place_orders``, ``cancel_orders``,
+        ``replace_orders``; single sends through :meth:`_send`). All batches
+        are posted before any answer is awaited (:meth:`_post_chunks`); then,
+        in nonce order, a batch refused "invalid nonce" (nothing of it ran)
+        gets :data:`NONCE_RETRIES` (1) more post, a batch not sent its first
+        post and as many more. A retry goes exactly as signed when every
+        batch before it ran at the nonces it was signed with (it only raced
+        ahead of its predecessor: its nonces are now the next ones, and the
+        same signed txs can never run twice), otherwise re-signed with a
+        fresh nonce, without the orders of a market in ``targets`` whose
+        cancel-all is not known to have run (those come back as a batch of
+        :class:`Held`).
         """
         try:
             first = await self._next_nonce()
