@@ -323,3 +323,20 @@ async def test_slow_read_is_transient() -> None:
         sim.fail_next("account", "slow")
         with pytest.raises(TransientExchangeError):
             await ex.positions(["SOL"])
+
+
+async def test_single_sends_share_the_one_retry_bound() -> None:
+    """cancel_order and the dead-man switch go through the same sender: two posts at most."""
+    async with lighter_rig() as (sim, ex, account):
+        await ex.place_order(limit(120, Side.SELL, 0.5, 151.0))
+        sim.fail_next("sendTx", "400:21104")
+        assert await ex.cancel_order("SOL", 120) is True  # re-signed once, then ran
+        at = datetime.now(UTC) + timedelta(minutes=10)
+        posts = sim.counts["sendTx"]
+        sim.fail_next("sendTx", "400:21104", "400:21104")
+        with pytest.raises(OrderRejectedError, match="21104"):
+            await ex.arm_dead_man_switch(at)
+        assert sim.counts["sendTx"] == posts + 2
+        assert sim.accounts[account].cancel_all_ms == 0  # nothing ran
+        assert await ex.arm_dead_man_switch(at) is True  # the nonce re-fetched
+        assert sim.accounts[account].cancel_all_ms == int(at.timestamp() * 1000)

@@ -205,3 +205,92 @@ async def test_a_bad_market_row_stops_only_its_symbol_in_a_cycle() -> None:
         assert report.symbols["ETH"].actions  # ETH hedged
         assert not report.symbols["SOL"].actions  # SOL alone stopped
         assert [t["MarketIndex"] for t in sent(sim, 14)] == [0]
+
+
+async def test_every_batch_is_posted_at_most_twice_after_invalid_nonce() -> None:
+    """The one retry bound (NONCE_RETRIES = 1) holds for each of several batches."""
+    from xlp_adapters.lighter.batches import NONCE_RETRIES
+
+    assert NONCE_RETRIES == 1
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await ex.place_orders([ask(5999, "SOL")])  # nonce known
+        posts = sim.counts["sendTxBatch"]
+        sim.fail_next("sendTxBatch", *["400:21104"] * 6)
+        outcomes = await ex.place_orders([ask(6000 + i, SYMBOLS[i]) for i in range(4)])
+        assert sim.counts["sendTxBatch"] == posts + 4  # two batches, two posts each
+        assert all(isinstance(o.error, OrderRejectedError) for o in outcomes)
+        assert all("21104" in str(o.error) for o in outcomes)
+        assert {o.client_order_index for o in sim.orders(account) if o.live} == {5999}
+        sim.script.clear()
+        again = await ex.place_orders([ask(6100 + i, SYMBOLS[i]) for i in range(4)])
+        assert all(o.order is not None for o in again)  # the nonce was re-fetched
+
+
+async def test_a_one_order_batch_refused_is_not_looked_up_and_keeps_its_id() -> None:
+    async with lighter_rig() as (sim, ex, _account):
+        await ex.place_orders([ask(6200, "SOL")])
+        reads = sim.counts["accountOrders"]
+        (dup,) = await ex.place_orders([ask(6200, "SOL")])
+        assert isinstance(dup.error, DuplicateOrderError)
+        assert dup.error.client_order_id == 6200
+        assert str(dup.error).count("place SOL") == 1  # said once
+        out = await ex.replace_orders([], [ask(6200, "SOL")])  # the same mapping
+        assert isinstance(out.places[0].error, DuplicateOrderError)
+        assert out.places[0].error.client_order_id == 6200
+        assert sim.counts["accountOrders"] == reads  # no look-up for a one-tx batch
+
+
+async def test_cancel_orders_in_several_batches_raises_the_first_failure() -> None:
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await ex.place_orders([ask(6300 + i, s) for i, s in enumerate(SYMBOLS)])
+        await ex.open_orders(())
+        sim.fail_next("sendTxBatch", "400:21500")  # the first batch refused at its first tx
+        with pytest.raises(OrderRejectedError, match="cancel SOL,ETH: venue code 21500"):
+            await ex.cancel_orders(SYMBOLS)
+        live = sorted(o.client_order_index for o in sim.orders(account) if o.live)
+        assert live[:2] == [6300, 6301]  # SOL and ETH untouched
+        assert len(live) == 2  # the later batches re-signed and run: nothing ran twice
+        assert await ex.cancel_orders(["SOL", "ETH"]) == {"SOL": 1, "ETH": 1}
+
+
+async def test_random_faults_through_the_shared_sender() -> None:
+    """place_orders and cancel_orders under seeded random faults: every outcome true,
+    at most two posts a batch, and a cancel that returned left nothing live."""
+    import random
+
+    from xlp_core.errors import ExchangeError
+
+    rng = random.Random(4)
+    faults = ["400:21739", "400:21104", "drop", "429", "500"]
+    kinds: list[str | None] = [None, None, *faults]
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        cid = iter(range(20_000, 30_000))
+        for _ in range(10):
+            requests = [ask(next(cid), s) for s in SYMBOLS if rng.random() < 0.7]
+            for _ in range(rng.randint(0, 2)):
+                if (fault := rng.choice(kinds)) is not None:
+                    sim.fail_next("sendTxBatch", fault)
+                    sim.fail_next("sendTx", fault)
+            posts = sim.counts["sendTxBatch"] + sim.counts["sendTx"]
+            outcomes = await ex.place_orders(requests)
+            batches = -(-len(requests) // 2)
+            assert sim.counts["sendTxBatch"] + sim.counts["sendTx"] - posts <= 2 * batches
+            ran = [t["ClientOrderIndex"] for t in sent(sim, 14)]
+            live = {o.client_order_index for o in sim.orders(account) if o.live}
+            for o in outcomes:
+                c = o.request.client_order_id
+                assert ran.count(c) <= 1
+                if o.order is not None:
+                    assert c in live
+                elif isinstance(o.error, OrderRejectedError):
+                    assert not isinstance(o.error, DuplicateOrderError)
+                    assert c not in ran
+            sim.script.clear()
+            if rng.random() < 0.5:
+                sim.fail_next("sendTxBatch", rng.choice(faults))
+            try:
+                await ex.cancel_orders(SYMBOLS)
+            except ExchangeError:
+                sim.script.clear()
+                await ex.cancel_orders(SYMBOLS)
+            assert not [o for o in sim.orders(account) if o.live]

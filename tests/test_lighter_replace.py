@@ -256,10 +256,10 @@ def check_consistent_many(
 
 
 def test_batches_keep_each_market_together() -> None:
-    from xlp_adapters.lighter.exchange import _Tx, batches_by_market
+    from xlp_adapters.lighter.batches import Tx, batches_by_market
 
-    def tx(symbol: str, index: int | None) -> _Tx:
-        return _Tx(symbol, lambda nonce: (), index)
+    def tx(symbol: str, index: int | None) -> Tx:
+        return Tx(symbol, lambda nonce: (), index)
 
     txs = [tx("A", None), tx("B", None), tx("C", None), tx("A", 0), tx("B", 1), tx("C", 2)]
     txs += [tx("D", 3)]
@@ -271,3 +271,39 @@ def test_batches_keep_each_market_together() -> None:
     big = [tx("A", None)] + [tx("A", i) for i in range(4)] + [tx("B", 9)]
     got = [[(t.symbol, t.index) for t in c] for c in batches_by_market(big, 3)]
     assert got == [[("A", None), ("A", 0), ("A", 1)], [("A", 2), ("A", 3), ("B", 9)]]
+
+
+async def test_a_raced_batch_refused_again_is_not_posted_a_third_time() -> None:
+    """NONCE_RETRIES bounds the re-post as signed too: ETH's batch gets two posts, then
+    comes back refused (nothing of it ran), and its cancel is reported not applied."""
+    import asyncio
+
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
+        post, calls = ex._post_checked, []
+
+        async def late_first(what: str, txs: Any) -> Any:
+            calls.append(what)
+            if len(calls) == 1:
+                await asyncio.sleep(0.3)
+            if len(calls) == 3:
+                sim.fail_next("sendTxBatch", "400:21104")
+            return await post(what, txs)
+
+        ex._post_checked = late_first  # type: ignore[method-assign]
+        batches = sim.counts["sendTxBatch"]
+        out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
+        assert sim.counts["sendTxBatch"] == batches + 3
+        assert out.cancels["SOL"].applied
+        assert out.places[0].order is not None
+        assert not out.cancels["ETH"].applied
+        assert isinstance(out.places[1].error, OrderRejectedError)
+        assert live_by_market(sim, account) == {
+            ex._specs["SOL"].market_id: [200],
+            ex._specs["ETH"].market_id: [101],
+        }
+        check_consistent(sim, account, out)
+        ex._post_checked = post  # type: ignore[method-assign]
+        again = await ex.replace_orders(["ETH"], [ask(202, "ETH")])  # nonce re-fetched
+        assert again.cancels["ETH"].applied
+        assert again.places[0].order is not None

@@ -8,14 +8,16 @@ What it adds on top of the SDK, which validates nothing:
 * positions from one ``account`` read, open orders from one
   ``accountActiveOrders`` (every market), orders by client index from
   ``accountOrders`` (20 a request);
-* batched writes: ``place_orders`` and ``cancel_orders`` sign under one hold
-  of the nonce lock and go out in ``sendTxBatch`` requests of at most
-  ``batch_size`` (50) transactions, all of one call's batches at once (one
-  round trip); a market is cancelled with one cancel-all transaction;
+* batched writes: ``place_orders``, ``cancel_orders`` and ``replace_orders``
+  share one sender: signed under one hold of the nonce lock, in
+  ``sendTxBatch`` requests of at most ``batch_size`` (50) transactions, each
+  posted while the next is signed, all in flight at once (one round trip);
+  a market is cancelled with one cancel-all transaction;
 * every resting order carries an expiry, and ``arm_dead_man_switch`` keeps a
   venue-side scheduled cancel-all armed;
 * nonces we manage: fetched once, advanced on success, re-fetched after any
-  failure; "invalid nonce" (the tx did not run) is re-signed once at once;
+  failure; a batch refused "invalid nonce" (nothing of it ran) is posted at
+  most ``NONCE_RETRIES`` (1) more times;
 * 21728 (client order index exists) is :class:`DuplicateOrderError`, other
   refusals :class:`OrderRejectedError`, 429 :class:`RateLimitedError`, a
   timeout or 5xx on a send :class:`OrderOutcomeUnknownError`.
@@ -41,9 +43,23 @@ from urllib.parse import urlsplit
 import attrs
 from typing_extensions import override
 
+from xlp_adapters.lighter.batches import (
+    NONCE_RETRIES,
+    Batch,
+    Held,
+    NotSent,
+    Prepared,
+    Refused,
+    Signed,
+    Tx,
+    Unknown,
+    batches_by_market,
+    invalid_nonce,
+    no_sign,
+    ran_orders,
+)
 from xlp_adapters.lighter.credentials import LighterCredentials
 from xlp_adapters.lighter.errors import (
-    INVALID_NONCE,
     is_auth_error,
     map_read_error,
     map_refusal,
@@ -97,9 +113,6 @@ ALREADY_SCHEDULED = 21712  # the venue keeps one scheduled cancel-all at a time
 CANCEL_ALL_IMMEDIATE, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT = 0, 1, 2
 ALL_MARKETS = 255
 
-Signed = tuple[int, str]
-"""(tx_type, tx_info) of one signed transaction."""
-
 
 def default_order_expiry(config: HedgeConfig) -> float:
     """Seconds a resting order may live when the cycle left ``expires_at`` unset.
@@ -119,17 +132,6 @@ def check_chain(base_url: str, chain_id: int) -> None:
         raise ConfigError("lighter_chain_id", f"{host} is mainnet: chain id must be 304")
     if "testnet" in host and chain_id != TESTNET_CHAIN_ID:
         raise ConfigError("lighter_chain_id", f"{host} is testnet: chain id must be 300")
-
-
-@attrs.frozen
-class _Prepared:
-    """An order checked and scaled, ready to sign with a nonce."""
-
-    request: OrderRequest
-    spec: MarketSpec
-    size: int
-    price: int
-    expiry_ms: int
 
 
 class LighterExchange(ExchangeDefaults):
@@ -506,92 +508,222 @@ class LighterExchange(ExchangeDefaults):
         body = await asyncio.wait_for(call, self.request_timeout)
         code = body.get("code")
         if code != 200:
-            raise _Refused(code if isinstance(code, int) else None, str(body.get("message"))[:200])
+            raise Refused(code if isinstance(code, int) else None, str(body.get("message"))[:200])
 
-    async def _send(self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]) -> None:
-        """Sign and send under the nonce lock; re-sign once at once after "invalid nonce".
+    async def _post_fresh(
+        self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
+    ) -> Exception | None:
+        """Sign at the next nonce and post once (caller holds the nonce lock); the error or None.
 
-        Any other failure re-fetches the nonce on the next send and is raised:
-        a refusal as :class:`_Refused`, 429 as :class:`RateLimitedError`, a
-        timeout, 5xx or dropped connection as :class:`_Unknown` (maybe sent).
+        Only for txs known not to have run (never sent, or refused): a fresh
+        nonce on a tx that may have run could run it twice.
         """
-        for attempt in (0, 1):
+        try:
             first = await self._next_nonce()
             txs = await self._sign_all(signers, first)
-            err = await self._post_checked(what, txs)
-            if err is None:
-                self._nonce = first + len(txs)
-                return
-            self._nonce = None
-            if isinstance(err, _Refused) and err.code == INVALID_NONCE and attempt == 0:
-                log.warning("%s: invalid nonce; re-signing once with a fresh one", what)
-                continue
-            raise err
+        except (ExchangeError, Refused, Unknown) as exc:  # nothing was sent
+            return exc
+        err = await self._post_checked(what, txs)
+        self._nonce = first + len(txs) if err is None else None
+        return err
+
+    async def _send(self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]) -> None:
+        """One batch on its own through the one sender (caller holds the lock); raise its error.
+
+        The error is raised as it came: a refusal as :class:`Refused` (after
+        "invalid nonce" only once :data:`NONCE_RETRIES` is spent), 429 as
+        :class:`RateLimitedError`, a timeout, 5xx or dropped connection as
+        :class:`Unknown` (maybe sent); the nonce is re-fetched on the next send.
+        """
+        (batch,) = await self._send_round([[Tx(what, s) for s in signers]], [what], set())
+        if batch.error is not None:
+            raise batch.error
 
     async def _post_checked(self, what: str, txs: Sequence[Signed]) -> Exception | None:
-        """Post; a failure comes back as ``_Refused``, ``RateLimitedError`` or ``_Unknown``."""
+        """Post; a failure comes back as ``Refused``, ``RateLimitedError`` or ``Unknown``."""
         try:
             await self._post(txs)
-        except _Refused as exc:
+        except Refused as exc:
             return exc
         except Exception as exc:
             status = getattr(exc, "status", None)
             if status == 429:
                 return map_read_error(exc, what)
             if isinstance(status, int) and 400 <= status < 500:
-                return _Refused(*venue_code(exc))
-            unknown = _Unknown(f"{what}: outcome unknown ({type(exc).__name__})")
+                return Refused(*venue_code(exc))
+            unknown = Unknown(what, f"outcome unknown ({type(exc).__name__})")
             unknown.__cause__ = exc
             return unknown
         return None
 
-    async def _send_batches(
-        self, whats: Sequence[str], parts: Sequence[Sequence[Callable[[int], tuple[Any, ...]]]]
-    ) -> list[Exception | None]:
-        """Several batches in one round trip (caller holds the nonce lock); one error per batch.
+    async def _send_round(
+        self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], targets: set[str]
+    ) -> list[Batch]:
+        """Send the batches (caller holds the nonce lock); each as it finally went, with its error.
 
-        Nonces are laid out consecutively over all the batches, every tx is
-        signed first (on threads), then the batches are posted together. The
-        venue takes nonces strictly in order, so a batch that arrives before
-        its predecessor, or follows one refused part-way, is refused with
-        "invalid nonce" without running: each such batch is re-signed with a
-        fresh nonce and sent again on its own, in order.
+        The one sender of every write (``place_orders``, ``cancel_orders``,
+        ``replace_orders``; single sends through :meth:`_send`). All batches
+        are posted before any answer is awaited (:meth:`_post_chunks`); then,
+        in nonce order, a batch refused "invalid nonce" (nothing of it ran)
+        gets :data:`NONCE_RETRIES` (1) more post, a batch not sent its first
+        post and as many more. A retry goes exactly as signed when every
+        batch before it ran at the nonces it was signed with (it only raced
+        ahead of its predecessor: its nonces are now the next ones, and the
+        same signed txs can never run twice), otherwise re-signed with a
+        fresh nonce, without the orders of a market in ``targets`` whose
+        cancel-all is not known to have run (those come back as a batch of
+        :class:`Held`).
         """
-        if len(parts) == 1:
-            return [await self._attempt(whats[0], parts[0])]
         try:
             first = await self._next_nonce()
-            txs = await self._sign_all([s for part in parts for s in part], first)
-        except (ExchangeError, _Refused, _Unknown) as exc:  # nothing was sent
-            self._nonce = None
-            return [exc] * len(parts)
-        batches, at = [], 0
-        for part in parts:
-            batches.append(txs[at : at + len(part)])
-            at += len(part)
-        errors: list[Exception | None] = list(
-            await asyncio.gather(
-                *(self._post_checked(w, b) for w, b in zip(whats, batches, strict=True))
-            )
-        )
-        if not any(errors):
-            self._nonce = first + len(txs)
-            return errors
-        self._nonce = None
-        for i, err in enumerate(errors):
-            if isinstance(err, _Refused) and err.code == INVALID_NONCE:
-                log.warning("%s: invalid nonce in a concurrent batch; sending it again", whats[i])
-                errors[i] = await self._attempt(whats[i], parts[i])
-        return errors
+        except ExchangeError as exc:  # nothing was sent
+            return [Batch(w, c, exc) for w, c in zip(whats, chunks, strict=True)]
+        starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
+        errors, signed = await self._post_chunks(chunks, whats, starts)
+        self._nonce = None if any(errors) else starts[-1]
+        out: list[Batch] = []
+        ran: set[str] = set()  # markets whose cancel-all is known to have run
+        in_step = True  # every batch so far ran at the nonces it was signed with
+        for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
+            err = errors[k]
+            retries = NONCE_RETRIES + isinstance(err, NotSent)  # posts it may still get
+            if k and in_step and invalid_nonce(err):
+                log.warning("%s: raced ahead of the batch before it; posting it again", what)
+                err, retries = await self._post_checked(what, signed[k]), retries - 1
+            while retries and (isinstance(err, NotSent) or invalid_nonce(err)):
+                log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
+                in_step, retries = False, retries - 1
+                chunk, err = await self._resend(what, chunk, targets, ran, out)
+            out.append(Batch(what, chunk, err))
+            in_step = in_step and err is None
+            if err is None:
+                ran.update(t.symbol for t in chunk if t.index is None)
+        if in_step:
+            self._nonce = starts[-1]
+        return out
 
-    async def _attempt(
-        self, what: str, signers: Sequence[Callable[[int], tuple[Any, ...]]]
-    ) -> Exception | None:
-        try:
-            await self._send(what, signers)
-        except (ExchangeError, _Refused, _Unknown) as exc:
-            return exc
-        return None
+    async def _post_chunks(
+        self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], starts: Sequence[int]
+    ) -> tuple[list[Exception | None], list[list[Signed]]]:
+        """Sign each batch while the one before it is posted; post it at once; await all.
+
+        The batches are independent (:func:`batches_by_market`), so one round
+        trip carries them all; one that arrives before its predecessor is
+        refused with "invalid nonce" without running and sent again by the
+        caller. A batch continuing a market from an earlier batch is posted
+        only once the earlier ones answered without error (otherwise it is
+        left ``NotSent``), so it can never run ahead of its cancel-all.
+        ``starts[k]`` is batch k's first nonce.
+        """
+        home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
+        posts: list[asyncio.Future[Exception | None]] = []
+        errors: list[Exception | None] = []
+        signed: list[list[Signed]] = []
+        signing = self._sign_future(chunks[0], starts[0])
+        for k, chunk in enumerate(chunks):
+            try:
+                part = await signing
+            except (ExchangeError, Refused, Unknown) as exc:  # this batch not sent
+                errors = [exc]
+                break
+            signed.append(part)
+            if k + 1 < len(chunks):
+                signing = self._sign_future(chunks[k + 1], starts[k + 1])
+            continues = any(t.index is not None and home.get(t.symbol, k) < k for t in chunk)
+            if continues and any(await asyncio.gather(*posts)):
+                break
+            posts.append(asyncio.ensure_future(self._post_checked(whats[k], part)))
+        await asyncio.gather(signing, return_exceptions=True)  # a signing left running
+        done: list[Exception | None] = list(await asyncio.gather(*posts))
+        done += errors
+        return done + [NotSent()] * (len(chunks) - len(done)), signed
+
+    def _sign_future(self, chunk: Sequence[Tx], first: int) -> asyncio.Future[list[Signed]]:
+        return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
+
+    async def _resend(
+        self,
+        what: str,
+        chunk: Sequence[Tx],
+        targets: set[str],
+        ran: set[str],
+        out: list[Batch],
+    ) -> tuple[list[Tx], Exception | None]:
+        """Re-sign and post a batch that did not run, without orders whose cancel-all did not."""
+        here = {t.symbol for t in chunk if t.index is None}
+        keep = [
+            t for t in chunk
+            if t.index is None or t.symbol not in targets or t.symbol in ran | here
+        ]  # fmt: skip
+        if len(keep) < len(chunk):
+            out.append(Batch(what, [t for t in chunk if t not in keep], Held()))
+        if not keep:
+            return keep, None
+        return keep, await self._post_fresh(what, [t.sign for t in keep])
+
+    # --- outcomes: one mapping from batch errors to per-order results --------------
+
+    async def _outcomes(
+        self, batches: Sequence[Batch]
+    ) -> tuple[dict[int, PlaceOutcome], dict[str, ExchangeError | None]]:
+        """Each order's outcome (by request index) and each cancel-all's error (by symbol).
+
+        A refused batch stood up to the refused tx. A one-tx batch's refusal is
+        that tx's own, so it is not looked up; the orders of the longer refused
+        batches are looked up in one ``get_orders``: a found order ran, and so
+        did every tx before it in its batch (nonces run in order), so a
+        cancel-all counts as run only when an order after it was found.
+        """
+        looked = {id(b) for b in batches if isinstance(b.error, Refused) and len(b.txs) > 1}
+        keys = [
+            (t.symbol, t.prepared.request.client_order_id)
+            for b in batches if id(b) in looked for t in b.txs if t.prepared
+        ]  # fmt: skip
+        found: Mapping[int, Order] = {}
+        lookup_error: ExchangeError | None = None
+        if keys:
+            try:
+                found = await self.get_orders(keys)
+            except ExchangeError as exc:
+                lookup_error = exc
+        places: dict[int, PlaceOutcome] = {}
+        cancels: dict[str, ExchangeError | None] = {}
+        for b in batches:
+            later_found = False
+            for t in reversed(b.txs):
+                if t.prepared is None or t.index is None:
+                    cancels[t.symbol] = self._cancel_error(t.symbol, b.error, later_found)
+                    continue
+                r = t.prepared.request
+                order = found.get(r.client_order_id) if id(b) in looked else None
+                if order is not None:
+                    later_found = True
+                    places[t.index] = PlaceOutcome(r, order=order)
+                else:
+                    unsure = lookup_error if id(b) in looked else None
+                    places[t.index] = self._order_outcome(r, b.error, unsure)
+        return places, cancels
+
+    def _order_outcome(
+        self, r: OrderRequest, err: Exception | None, lookup_error: ExchangeError | None
+    ) -> PlaceOutcome:
+        """An order's outcome from its batch's error; the client order id kept in every error."""
+        what, cid = f"place {r.symbol}", r.client_order_id
+        if err is None:
+            return PlaceOutcome(r, order=self._accepted(r))
+        if isinstance(err, Held):
+            return cancel_not_applied(r)
+        if isinstance(err, Refused):
+            if lookup_error is not None:
+                msg = f"{what}: batch refused ({err.code}), look-up failed: {lookup_error}"
+                return PlaceOutcome(r, error=OrderOutcomeUnknownError(msg, cid))
+            return PlaceOutcome(r, error=map_refusal(err.code, err.message, what, cid))
+        if isinstance(err, Unknown):
+            said = f"{what}: {err.detail}" if err.what == what else f"{what}: {err}"
+            return PlaceOutcome(r, error=OrderOutcomeUnknownError(said, cid))
+        # 429, a nonce fetch or a signer failure: nothing was sent.
+        exc = err if isinstance(err, ExchangeError) else ExchangeError(str(err))
+        return PlaceOutcome(r, error=exc)
 
     # --- orders ------------------------------------------------------------------
 
@@ -609,7 +741,7 @@ class LighterExchange(ExchangeDefaults):
             at = now + self.default_order_expiry
         return int(at * 1000)
 
-    async def _prepare(self, request: OrderRequest) -> _Prepared:
+    async def _prepare(self, request: OrderRequest) -> Prepared:
         """Scale and check an order locally; market orders price off the shared details read."""
         spec = await self._spec(request.symbol)
         size = base_amount(request.size, spec)
@@ -630,9 +762,9 @@ class LighterExchange(ExchangeDefaults):
                 f"{request.symbol}: notional {notional:.2f} below venue minimum {floor:.2f}"
             )
         price = price_int(ref_price, spec, request.side)
-        return _Prepared(request, spec, size, price, self._expiry_ms(request))
+        return Prepared(request, spec, size, price, self._expiry_ms(request))
 
-    def _order_signer(self, p: _Prepared) -> Callable[[int], tuple[Any, ...]]:
+    def _order_signer(self, p: Prepared) -> Callable[[int], tuple[Any, ...]]:
         signer, key, r = self._signer, self._creds.api_key_index, p.request
         if r.order_type is OrderType.LIMIT:
             kind = signer.ORDER_TYPE_LIMIT
@@ -669,97 +801,46 @@ class LighterExchange(ExchangeDefaults):
 
     @override
     async def place_order(self, request: OrderRequest) -> Order:
-        what = f"place {request.symbol}"
-        prepared = await self._prepare(request)
-        cid = request.client_order_id
-        async with self._send_lock:
-            try:
-                await self._send(what, [self._order_signer(prepared)])
-            except _Refused as exc:
-                raise map_refusal(exc.code, exc.message, what, cid) from exc
-            except _Unknown as exc:
-                raise OrderOutcomeUnknownError(str(exc), cid) from exc
-        return self._accepted(request)
+        (outcome,) = await self._place([request], sign_ahead=False)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.order is not None  # PlaceOutcome holds exactly one of the two
+        return outcome.order
 
     @override
     async def place_orders(self, requests: Sequence[OrderRequest]) -> Sequence[PlaceOutcome]:
-        """Batches of ``batch_size`` (50) in ``sendTxBatch``, all sent at once under one lock hold.
+        """Batches of ``batch_size`` (50) in ``sendTxBatch``, all in flight together, one lock hold.
 
         A refused batch stops at the refused transaction (earlier ones stand),
-        so its orders are looked up once: found ones are reported as placed,
-        the rest as refused with the venue's reason.
+        so the orders of a refused batch of several are looked up once: found
+        ones are reported as placed, the rest as refused with the venue's
+        reason (see :meth:`_outcomes`).
         """
+        return await self._place(requests, sign_ahead=True)
+
+    async def _place(
+        self, requests: Sequence[OrderRequest], *, sign_ahead: bool
+    ) -> list[PlaceOutcome]:
+        """Orders in request order, through the one sender (:meth:`_send_round`)."""
         outcomes: dict[int, PlaceOutcome] = {}
-        ready: list[tuple[int, _Prepared]] = []
+        txs: list[Tx] = []
         for i, request in enumerate(requests):
             try:
-                ready.append((i, await self._prepare(request)))
+                prepared = await self._prepare(request)
             except ExchangeError as exc:
                 outcomes[i] = PlaceOutcome(request, error=exc)
-        size = self.batch_size
-        chunks = [ready[start : start + size] for start in range(0, len(ready), size)]
-        if not chunks:
-            return [outcomes[i] for i in range(len(requests))]
-        whats = ["place " + ",".join(p.request.symbol for _, p in c) for c in chunks]
-        async with self._send_lock:
-            errors = await self._send_batches(
-                whats, [[self._order_signer(p) for _, p in c] for c in chunks]
-            )
-            for chunk, err in zip(chunks, errors, strict=True):
-                outcomes.update(await self._place_outcomes(chunk, err))
-            self._sign_ahead([p for i, p in ready if outcomes[i].order is not None])
-        return [outcomes[i] for i in range(len(requests))]
-
-    async def _place_outcomes(
-        self, chunk: Sequence[tuple[int, _Prepared]], err: Exception | None
-    ) -> dict[int, PlaceOutcome]:
-        """One outcome per order of a sent batch, from the batch's error (``None``: accepted)."""
-        if err is None:
-            return {i: PlaceOutcome(p.request, order=self._accepted(p.request)) for i, p in chunk}
-        if isinstance(err, _Refused):
-            if len(chunk) == 1:
-                r = chunk[0][1].request
-                mapped = map_refusal(err.code, err.message, f"place {r.symbol}", r.client_order_id)
-                return {chunk[0][0]: PlaceOutcome(r, error=mapped)}
-            return await self._settle_refused_batch(chunk, err)
-        if isinstance(err, _Unknown):
-            return {
-                i: PlaceOutcome(
-                    p.request,
-                    error=OrderOutcomeUnknownError(
-                        f"place {p.request.symbol}: {err}", p.request.client_order_id
-                    ),
-                )
-                for i, p in chunk
-            }
-        # 429, a nonce fetch or a signer failure: nothing was sent.
-        exc = err if isinstance(err, ExchangeError) else ExchangeError(str(err))
-        return {i: PlaceOutcome(p.request, error=exc) for i, p in chunk}
-
-    async def _settle_refused_batch(
-        self, chunk: Sequence[tuple[int, _Prepared]], exc: _Refused
-    ) -> dict[int, PlaceOutcome]:
-        reqs = [p.request for _, p in chunk]
-        try:
-            found = await self.get_orders([(r.symbol, r.client_order_id) for r in reqs])
-        except ExchangeError as lookup_exc:
-            return {
-                i: PlaceOutcome(p.request, error=OrderOutcomeUnknownError(
-                    f"place {p.request.symbol}: batch refused ({exc.code}), look-up failed: "
-                    f"{lookup_exc}", p.request.client_order_id))
-                for i, p in chunk
-            }  # fmt: skip
-        out: dict[int, PlaceOutcome] = {}
-        for i, p in chunk:
-            r = p.request
-            order = found.get(r.client_order_id)
-            if order is not None:
-                out[i] = PlaceOutcome(r, order=order)
             else:
-                out[i] = PlaceOutcome(
-                    r, error=map_refusal(exc.code, exc.message, f"place {r.symbol}", None)
-                )
-        return out
+                txs.append(Tx(request.symbol, self._order_signer(prepared), i, prepared))
+        size = self.batch_size
+        chunks = [txs[start : start + size] for start in range(0, len(txs), size)]
+        if chunks:
+            whats = ["place " + ",".join(t.symbol for t in c) for c in chunks]
+            async with self._send_lock:
+                batches = await self._send_round(chunks, whats, set())
+                if sign_ahead:
+                    self._sign_ahead(ran_orders(batches))
+            outcomes.update((await self._outcomes(batches))[0])
+        return [outcomes[i] for i in range(len(requests))]
 
     # --- cancels -----------------------------------------------------------------
 
@@ -771,39 +852,42 @@ class LighterExchange(ExchangeDefaults):
     ) -> None:
         try:
             await self._send(what, signers)
-        except _Refused as exc:
+        except Refused as exc:
             raise OrderRejectedError(f"{what}: venue code {exc.code}: {exc.message}") from exc
-        except _Unknown as exc:
+        except Unknown as exc:
             raise TransientExchangeError(str(exc)) from exc
 
     @override
     async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
-        """One cancel-all transaction per market, in batches sent at once under one lock hold.
+        """One cancel-all transaction per market, through the one sender, under one lock hold.
 
         Nothing is read first, so the counts are those of the last
-        :meth:`open_orders` read (0 when unknown).
+        :meth:`open_orders` read (0 when unknown). The first failed batch's
+        error is raised.
         """
         specs = await self._market_specs()
         targets = [s for s in dict.fromkeys(symbols) if s in specs]
         for s in symbols:
             if s not in specs:
                 log.warning("cancel %s: %s", s, self._unlisted(s))
-        signers = [
-            self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id) for s in targets
+        txs = [
+            Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
+            for s in targets
         ]
         size = self.batch_size
-        starts = range(0, len(signers), size)
-        if starts:
-            whats = ["cancel " + ",".join(targets[i : i + size]) for i in starts]
+        chunks = [txs[start : start + size] for start in range(0, len(txs), size)]
+        if chunks:
+            whats = ["cancel " + ",".join(t.symbol for t in c) for c in chunks]
             async with self._send_lock:
-                errors = await self._send_batches(whats, [signers[i : i + size] for i in starts])
-            for what, err in zip(whats, errors, strict=True):
-                if isinstance(err, _Refused):
-                    raise OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
-                if isinstance(err, _Unknown):
-                    raise TransientExchangeError(str(err))
-                if err is not None:
-                    raise err
+                batches = await self._send_round(chunks, whats, set())
+            for b in batches:
+                if isinstance(b.error, Refused):
+                    code, message = b.error.code, b.error.message
+                    raise OrderRejectedError(f"{b.what}: venue code {code}: {message}")
+                if isinstance(b.error, Unknown):
+                    raise TransientExchangeError(str(b.error))
+                if b.error is not None:
+                    raise b.error
         return {s: self._open_counts.pop(s, 0) if s in targets else 0 for s in symbols}
 
     # --- replace: cancel-alls and orders in one nonce-ordered round ---------------
@@ -831,8 +915,8 @@ class LighterExchange(ExchangeDefaults):
                 log.warning("cancel %s: %s", s, self._unlisted(s))
         targets = [s for s in symbols if s in specs]
         places: dict[int, PlaceOutcome] = {}
-        txs: list[_Tx] = [
-            _Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
+        txs: list[Tx] = [
+            Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
             for s in targets
         ]
         for i, request in enumerate(requests):
@@ -841,30 +925,24 @@ class LighterExchange(ExchangeDefaults):
             except ExchangeError as exc:
                 places[i] = PlaceOutcome(request, error=exc)
             else:
-                txs.append(_Tx(request.symbol, self._order_signer(prepared), i, prepared))
+                txs.append(Tx(request.symbol, self._order_signer(prepared), i, prepared))
         chunks = batches_by_market(txs, self.batch_size)
-        results: dict[int, Exception | None] = {}
-        if chunks:
-            async with self._send_lock:
-                results = await self._replace_round(chunks, set(targets))
-                self._sign_ahead(
-                    [t.prepared for c in chunks for t in c if t.prepared and results[id(t)] is None]
-                )
         cancels = {s: CancelOutcome(s) for s in symbols}
-        outcome_of = await self._tx_outcomes([t for c in chunks for t in c], results)
-        for t in txs:
-            got = outcome_of[id(t)]
-            if isinstance(got, PlaceOutcome) and t.index is not None:
-                places[t.index] = got
-            elif isinstance(got, ExchangeError):
-                cancels[t.symbol] = CancelOutcome(t.symbol, error=got)
-            else:
-                cancels[t.symbol] = CancelOutcome(t.symbol, self._open_counts.pop(t.symbol, 0))
+        if chunks:
+            whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
+            async with self._send_lock:
+                batches = await self._send_round(chunks, whats, set(targets))
+                self._sign_ahead(ran_orders(batches))
+            placed, cancel_errors = await self._outcomes(batches)
+            places.update(placed)
+            for s, error in cancel_errors.items():
+                count = 0 if error is not None else self._open_counts.pop(s, 0)
+                cancels[s] = CancelOutcome(s, count, error)
         return ReplaceOutcome(
             cancels=cancels, places=tuple(places[i] for i in range(len(requests)))
         )
 
-    def _sign_ahead(self, placed: Sequence[_Prepared]) -> None:
+    def _sign_ahead(self, placed: Sequence[Prepared]) -> None:
         """Start signing the cancel-alls the next round will most likely open with.
 
         They are the markets of the limit orders among ``placed`` (what a
@@ -877,8 +955,8 @@ class LighterExchange(ExchangeDefaults):
             self._presigned.clear()
             return
         markets = list(dict.fromkeys(resting))
-        guess = [_Tx(str(m), _no_sign) for m in markets]
-        guess += [_Tx(str(m), _no_sign, 0) for m in markets]
+        guess = [Tx(str(m), no_sign) for m in markets]
+        guess += [Tx(str(m), no_sign, 0) for m in markets]
         plan, nonce = [], self._nonce + (2 if self._switch_armed else 0)
         for chunk in batches_by_market(guess, self.batch_size):
             for t in chunk:
@@ -891,176 +969,17 @@ class LighterExchange(ExchangeDefaults):
 
         self._presigned.start(self._ahead_pool, sign, plan)
 
-    async def _replace_round(
-        self, chunks: Sequence[Sequence[_Tx]], targets: set[str]
-    ) -> dict[int, Exception | None]:
-        """Send the batches (caller holds the lock); the error of the batch each tx went in.
-
-        Keyed by ``id(tx)``. All batches are posted before any answer is
-        awaited (see :meth:`_post_chunks`); then, in nonce order, a batch
-        that came back "invalid nonce" although every batch before it ran
-        (it raced ahead of its predecessor) is posted again as signed: its
-        nonces are now the next ones, and the same signed txs can never run
-        twice. A batch that still fails so, or followed a failed one, or was
-        not sent, is re-signed with a fresh nonce and sent again, without the
-        orders whose cancel-all is not known to have run (those map to
-        :class:`_Held`).
-        """
-        out: dict[int, Exception | None] = {}
-        try:
-            first = await self._next_nonce()
-        except ExchangeError as exc:  # nothing was sent
-            self._nonce = None
-            return {id(t): exc for c in chunks for t in c}
-        whats = ["replace " + ",".join(dict.fromkeys(t.symbol for t in c)) for c in chunks]
-        starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
-        errors, signed = await self._post_chunks(chunks, whats, starts)
-        self._nonce = None if any(errors) else starts[-1]
-        ran: set[str] = set()  # markets whose cancel-all is known to have run
-        clean = True  # every batch so far ran
-        for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
-            err = errors[k]
-            if clean and k and _invalid_nonce(err):
-                log.warning("%s: raced ahead of the batch before it; posting it again", what)
-                err = await self._post_checked(what, signed[k])
-                if err is None and k + 1 == len(chunks):
-                    self._nonce = starts[-1]
-            if isinstance(err, _NotSent) or _invalid_nonce(err):
-                log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
-                self._nonce = None
-                chunk, err = await self._resend(what, chunk, targets, ran, out)
-            for t in chunk:
-                out[id(t)] = err
-            if err is None:
-                ran.update(t.symbol for t in chunk if t.index is None)
-            clean = clean and err is None
-        return out
-
-    async def _post_chunks(
-        self, chunks: Sequence[Sequence[_Tx]], whats: Sequence[str], starts: Sequence[int]
-    ) -> tuple[list[Exception | None], list[list[Signed]]]:
-        """Sign each batch while the one before it is posted; post it at once; await all.
-
-        The batches are independent (:func:`batches_by_market`), so one round
-        trip carries them all; one that arrives before its predecessor is
-        refused with "invalid nonce" without running and sent again by the
-        caller. A batch continuing a market from an earlier batch is posted
-        only once the earlier ones answered without error (otherwise it is
-        left ``_NotSent``), so it can never run ahead of its cancel-all.
-        ``starts[k]`` is batch k's first nonce.
-        """
-        home = {t.symbol: k for k, c in enumerate(chunks) for t in c if t.index is None}
-        posts: list[asyncio.Future[Exception | None]] = []
-        errors: list[Exception | None] = []
-        signed: list[list[Signed]] = []
-        signing = self._sign_future(chunks[0], starts[0])
-        for k, chunk in enumerate(chunks):
-            try:
-                part = await signing
-            except (ExchangeError, _Refused, _Unknown) as exc:  # this batch not sent
-                errors = [exc]
-                break
-            signed.append(part)
-            if k + 1 < len(chunks):
-                signing = self._sign_future(chunks[k + 1], starts[k + 1])
-            continues = any(t.index is not None and home.get(t.symbol, k) < k for t in chunk)
-            if continues and any(await asyncio.gather(*posts)):
-                break
-            posts.append(asyncio.ensure_future(self._post_checked(whats[k], part)))
-        await asyncio.gather(signing, return_exceptions=True)  # a signing left running
-        done: list[Exception | None] = list(await asyncio.gather(*posts))
-        done += errors
-        return done + [_NotSent()] * (len(chunks) - len(done)), signed
-
-    def _sign_future(self, chunk: Sequence[_Tx], first: int) -> asyncio.Future[list[Signed]]:
-        return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
-
-    async def _resend(
-        self,
-        what: str,
-        chunk: Sequence[_Tx],
-        targets: set[str],
-        ran: set[str],
-        out: dict[int, Exception | None],
-    ) -> tuple[list[_Tx], Exception | None]:
-        """Send a batch that did not run again, without orders whose cancel-all did not run."""
-        here = {t.symbol for t in chunk if t.index is None}
-        keep = [
-            t for t in chunk
-            if t.index is None or t.symbol not in targets or t.symbol in ran | here
-        ]  # fmt: skip
-        for t in chunk:
-            if t not in keep:
-                out[id(t)] = _Held()
-        if not keep:
-            return keep, None
-        return keep, await self._attempt(what, [t.sign for t in keep])
-
-    async def _tx_outcomes(
-        self, txs: Sequence[_Tx], results: Mapping[int, Exception | None]
-    ) -> dict[int, PlaceOutcome | ExchangeError | None]:
-        """Each tx's outcome: ``None`` (ran), an error, or (orders) a PlaceOutcome.
-
-        A refused batch stood up to the refused tx: its orders are looked up
-        once, and a cancel-all counts as run when an order after it in the
-        same batch was found (nonces run in order).
-        """
-        out: dict[int, PlaceOutcome | ExchangeError | None] = {}
-        refused = [t for t in txs if isinstance(results.get(id(t)), _Refused)]
-        found: Mapping[int, Order] = {}
-        lookup_error: ExchangeError | None = None
-        keys = [(t.symbol, t.prepared.request.client_order_id) for t in refused if t.prepared]
-        if keys:
-            try:
-                found = await self.get_orders(keys)
-            except ExchangeError as exc:
-                lookup_error = exc
-        later_found, batch = False, None
-        for t in reversed(txs):  # a found order proves every earlier tx of its batch ran
-            err = results.get(id(t))
-            if err is not batch:
-                later_found, batch = False, err
-            if t.prepared is None:
-                out[id(t)] = self._cancel_error(t.symbol, err, later_found)
-                continue
-            r = t.prepared.request
-            order = found.get(r.client_order_id) if isinstance(err, _Refused) else None
-            if order is not None:
-                later_found = True
-                out[id(t)] = PlaceOutcome(r, order=order)
-            else:
-                out[id(t)] = self._order_error(r, err, lookup_error)
-        return out
-
     def _cancel_error(self, symbol: str, err: Exception | None, ran: bool) -> ExchangeError | None:
         if err is None or ran:
             return None
         what = f"cancel {symbol}"
-        if isinstance(err, _Held):
+        if isinstance(err, Held):
             return OrderRejectedError(f"{what}: not sent")
-        if isinstance(err, _Refused):
+        if isinstance(err, Refused):
             return OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
-        if isinstance(err, _Unknown):
+        if isinstance(err, Unknown):
             return TransientExchangeError(f"{what}: {err}")
         return err if isinstance(err, ExchangeError) else ExchangeError(f"{what}: {err}")
-
-    def _order_error(
-        self, r: OrderRequest, err: Exception | None, lookup_error: ExchangeError | None
-    ) -> PlaceOutcome:
-        what, cid = f"place {r.symbol}", r.client_order_id
-        if err is None:
-            return PlaceOutcome(r, order=self._accepted(r))
-        if isinstance(err, _Held):
-            return cancel_not_applied(r)
-        if isinstance(err, _Refused):
-            if lookup_error is not None:
-                msg = f"{what}: batch refused ({err.code}), look-up failed: {lookup_error}"
-                return PlaceOutcome(r, error=OrderOutcomeUnknownError(msg, cid))
-            return PlaceOutcome(r, error=map_refusal(err.code, err.message, what, None))
-        if isinstance(err, _Unknown):
-            return PlaceOutcome(r, error=OrderOutcomeUnknownError(f"{what}: {err}", cid))
-        exc = err if isinstance(err, ExchangeError) else ExchangeError(str(err))
-        return PlaceOutcome(r, error=exc)
 
     @override
     async def cancel_all_orders(self, symbol: str) -> int:
@@ -1111,14 +1030,14 @@ class LighterExchange(ExchangeDefaults):
                 return True
             try:
                 await self._send("dead-man switch", [schedule])
-            except _Refused as exc:
+            except Refused as exc:
                 if exc.code != ALREADY_SCHEDULED:
                     raise OrderRejectedError(
                         f"dead-man switch: venue code {exc.code}: {exc.message}"
                     ) from exc
                 # An earlier process left one queued: replace it.
                 await self._send_or_raise("dead-man switch", [abort, schedule])
-            except _Unknown as exc:
+            except Unknown as exc:
                 raise TransientExchangeError(str(exc)) from exc
             self._switch_armed = True
         return True
@@ -1147,66 +1066,6 @@ class _CancelAll:
                 self.tif, self.at_ms, self.market, nonce=nonce, api_key_index=self.key
             )
         )
-
-
-@attrs.frozen(eq=False)
-class _Tx:
-    """One transaction of a replace: a market's cancel-all (``index`` None) or an order."""
-
-    symbol: str
-    sign: Callable[[int], tuple[Any, ...]]
-    index: int | None = None
-    prepared: _Prepared | None = None
-
-
-class _Held(Exception):
-    """Internal: not sent, because its market's cancel-all did not run."""
-
-
-def _no_sign(nonce: int) -> tuple[Any, ...]:
-    raise AssertionError("a layout guess is never signed")
-
-
-def _invalid_nonce(err: Exception | None) -> bool:
-    return isinstance(err, _Refused) and err.code == INVALID_NONCE
-
-
-class _NotSent(Exception):
-    """Internal: a batch held back because one before it failed; nothing of it ran."""
-
-
-def batches_by_market(txs: Sequence[_Tx], size: int) -> list[list[_Tx]]:
-    """Cut a replace into batches of at most ``size`` that never split a market that fits.
-
-    Each market's cancel-all and orders stay in one batch, cancel-alls first
-    within it (a refused order then stops no cancel-all of its batch), so a
-    batch never depends on another and all can be in flight together. Only a
-    market with more than ``size`` transactions spills over into the next.
-    """
-    groups: dict[str, list[_Tx]] = {}
-    for t in txs:
-        groups.setdefault(t.symbol, []).append(t)
-    chunks: list[list[_Tx]] = [[]]
-    for group in groups.values():
-        if chunks[-1] and len(chunks[-1]) + len(group) > size:
-            chunks.append([])
-        for t in group:
-            if len(chunks[-1]) == size:
-                chunks.append([])
-            chunks[-1].append(t)
-    return [sorted(c, key=lambda t: t.index is not None) for c in chunks if c]
-
-
-class _Refused(Exception):
-    """Internal: the venue refused; nothing executed."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(f"venue code {code}: {message}")
-        self.code, self.message = code, message
-
-
-class _Unknown(Exception):
-    """Internal: the send may or may not have gone through."""
 
 
 class VenueHttpError(Exception):
