@@ -38,7 +38,7 @@ from typing import Any
 
 from _baseline import export_src
 
-BASELINE = "d71494a"  # main before the idle3 round (one commit, leaner idle symbols)
+BASELINE = "f538511"  # main before the fourth session (inline idle fsync, per-symbol read checks)
 
 
 class BenchPool:
