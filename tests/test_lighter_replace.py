@@ -9,6 +9,8 @@ is reported placed only if it is on the venue.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -197,22 +199,30 @@ async def test_random_plans_never_leave_two_live_orders() -> None:
                     assert any(r.request.client_order_id in c for c in live.values())
 
 
+def _hold_first_post(ex: Any, on_third: Callable[[], None] | None = None) -> Any:
+    """Delay the round's first post by 0.3 s, so the batch after it arrives first;
+    ``on_third`` runs just before the third post (the raced batch sent again).
+    Returns the adapter's own post, to put back."""
+    post, calls = ex._post_checked, []
+
+    async def late_first(what: str, txs: Any) -> Any:
+        calls.append(what)
+        if len(calls) == 1:
+            await asyncio.sleep(0.3)
+        if len(calls) == 3 and on_third is not None:
+            on_third()
+        return await post(what, txs)
+
+    ex._post_checked = late_first
+    return post
+
+
 async def test_a_batch_that_races_ahead_is_sent_again() -> None:
     """The first batch is held back on its way: the second arrives first, is refused
     21104 without running, and is posted again as signed once the first ran."""
-    import asyncio
-
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
-        post, calls = ex._post_checked, []
-
-        async def late_first(what: str, txs: Any) -> Any:
-            calls.append(what)
-            if len(calls) == 1:
-                await asyncio.sleep(0.3)
-            return await post(what, txs)
-
-        ex._post_checked = late_first  # type: ignore[method-assign]
+        _hold_first_post(ex)
         batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
         out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
         assert sim.counts["sendTxBatch"] == batches + 3  # both in flight, then ETH's again
@@ -276,21 +286,9 @@ def test_batches_keep_each_market_together() -> None:
 async def test_a_raced_batch_refused_again_is_not_posted_a_third_time() -> None:
     """NONCE_RETRIES bounds the re-post as signed too: ETH's batch gets two posts, then
     comes back refused (nothing of it ran), and its cancel is reported not applied."""
-    import asyncio
-
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
-        post, calls = ex._post_checked, []
-
-        async def late_first(what: str, txs: Any) -> Any:
-            calls.append(what)
-            if len(calls) == 1:
-                await asyncio.sleep(0.3)
-            if len(calls) == 3:
-                sim.fail_next("sendTxBatch", "400:21104")
-            return await post(what, txs)
-
-        ex._post_checked = late_first  # type: ignore[method-assign]
+        post = _hold_first_post(ex, on_third=lambda: sim.fail_next("sendTxBatch", "400:21104"))
         batches = sim.counts["sendTxBatch"]
         out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
         assert sim.counts["sendTxBatch"] == batches + 3
