@@ -165,3 +165,19 @@ def test_the_config_setting_reaches_the_journal(tmp_path: Path) -> None:
     assert store.idle_fsync == "inline"
     store.close()
     assert HedgeConfig().journal_idle_fsync == "background"
+
+
+async def test_on_an_event_loop_the_fsync_starts_when_the_loop_next_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    disk = Disk(monkeypatch)
+    journal = SqliteJournal(tmp_path / "j.sqlite")
+    journal.commit(idle(1), state(1))
+    assert journal._syncer._thread is None  # the cycle is still running: no GIL contention
+    await asyncio.sleep(0)  # the loop waits: the thread is woken
+    assert journal._syncer._thread is not None
+    journal.flush()
+    assert disk.calls == 1
+    journal.close()
