@@ -48,6 +48,10 @@ class Disk:
             raise self.fail
 
 
+def started(journal: SqliteJournal) -> bool:
+    return journal._syncer._thread is not None
+
+
 def sync_mode(journal: SqliteJournal) -> int:
     conn = journal._conn
     assert conn is not None
@@ -175,9 +179,9 @@ async def test_on_an_event_loop_the_fsync_starts_when_the_loop_next_waits(
     disk = Disk(monkeypatch)
     journal = SqliteJournal(tmp_path / "j.sqlite")
     journal.commit(idle(1), state(1))
-    assert journal._syncer._thread is None  # the cycle is still running: no GIL contention
+    assert not started(journal)  # the cycle is still running: no GIL contention
     await asyncio.sleep(0)  # the loop waits: the thread is woken
-    assert journal._syncer._thread is not None
+    assert started(journal)
     journal.flush()
     assert disk.calls == 1
     journal.close()
