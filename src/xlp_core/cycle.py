@@ -344,8 +344,7 @@ async def run_hedge_cycle(
     undecided: dict[str, SymbolReport] = {}  # symbols skipped, with the error
     decided: dict[str, dict[str, Any]] = {}
     orders_by_symbol = _orders_by_symbol(venue["orders"])
-    gap = None if pools_ok else "ideal hedge (pool read failed)"
-    gap = gap or _failed_read(venue)
+    gap = _failed_read(venue) if pools_ok else "ideal hedge (pool read failed)"
     for symbol in symbols:
         prev = state.symbol(symbol)
         try:
@@ -373,22 +372,21 @@ async def run_hedge_cycle(
         emit(A.DECISIONS, symbols=decided)
 
     # --- 4. validate: nothing the strategy returns is sent unchecked --------
+    acting = [p for p in plans if p.decision.actions]  # an idle symbol has nothing to check
     budget = _Budget(config.max_cycle_notional_usd)
-    for plan in plans:
-        if plan.decision.actions:
-            _validate(plan, config, budget, emit)
+    for plan in acting:
+        _validate(plan, config, budget, emit)
 
     # --- 5. allocate ids; write ahead the cancels and orders ----------------
-    cancel_symbols = [p.symbol for p in plans if p.cancel]
-    acting = [p for p in plans if p.decision.actions]  # an idle symbol has nothing to apply
+    cancel_symbols = [p.symbol for p in acting if p.cancel]
     for plan in acting:
         _apply_non_orders(plan, None, now, emit)  # alerts, in the decision's order
-    wanted = requests_wanted(plans)
+    wanted = requests_wanted(acting)
     high = serial_floor(namespace, lambda: order_events(audit), id(audit)) if wanted else 0
     serial = max(state.next_serial or first_serial(wall), high + 1)
     requests: list[OrderRequest] = []
     sent_for: list[tuple[_Plan, int, Action]] = []
-    for plan in plans:
+    for plan in acting:
         for index, action in plan.orders:
             cid = order_id(namespace, serial)
             serial = next_serial(serial)
