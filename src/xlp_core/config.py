@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 
@@ -230,7 +230,7 @@ class HedgeConfig:
             raise ConfigError(
                 "mode", f"exchange {shown(self.exchange)} trades real money: set mode = 'live'"
             )
-        if self.journal_idle_fsync not in ("background", "inline"):
+        if self.journal_idle_fsync not in get_args(IdleFsync):
             raise ConfigError(
                 "journal_idle_fsync",
                 f"must be 'background' or 'inline', got {shown(self.journal_idle_fsync)}",

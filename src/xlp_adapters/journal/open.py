@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
+from xlp_core.config import IdleFsync
 from xlp_core.ports import AuditSink, StateStore
 
 
@@ -20,7 +20,7 @@ def open_records(
     audit_path: str,
     *,
     secrets: Sequence[str] = (),
-    idle_fsync: Literal["background", "inline"] = "background",
+    idle_fsync: IdleFsync = "background",
 ) -> tuple[StateStore, AuditSink]:
     """``(store, audit)``, the same object when both paths name one SQLite file.
 

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import get_args
 
 from typing_extensions import override
 
@@ -27,6 +27,7 @@ from xlp_adapters.stores.sqlite import (
 )
 from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
+from xlp_core.config import IdleFsync
 from xlp_core.errors import AuditError, ConfigError, StateCorruptError, StateError
 from xlp_core.ports import Journal
 from xlp_core.state import HedgeState
@@ -60,9 +61,9 @@ class SqliteJournal(Closing, Journal):
         *,
         keep: int = 100,
         secrets: Iterable[str] = (),
-        idle_fsync: Literal["background", "inline"] = "background",
+        idle_fsync: IdleFsync = "background",
     ) -> None:
-        if idle_fsync not in ("background", "inline"):
+        if idle_fsync not in get_args(IdleFsync):
             raise ConfigError("idle_fsync", f"must be 'background' or 'inline', got {idle_fsync!r}")
         self.path = Path(path)
         self.idle_fsync = idle_fsync

@@ -197,11 +197,14 @@ def _plain_tail(s: SymbolState) -> str | None:
         and alert is None
     ):
         return _EMPTY_TAIL  # nothing on record: no order, zone, fill or alert
-    ints = [_JSON_NULL if v is None else int.__repr__(v) for v in (oz, oid, zone, fz) if _is_int(v)]
-    times = [_time_json(t) for t in (fill, placed, alert)]
-    if len(ints) < 4 or None in times:
+    if not (_is_int(oz) and _is_int(oid) and _is_int(zone) and _is_int(fz)):
         return None
-    oz_j, oid_j, zone_j, fz_j = ints
+    times = [_time_json(t) for t in (fill, placed, alert)]
+    if None in times:
+        return None
+    oz_j, oid_j, zone_j, fz_j = (
+        _JSON_NULL if v is None else int.__repr__(v) for v in (oz, oid, zone, fz)
+    )
     return (
         f',"last_fill_at":{times[0]},"order_zone":{oz_j},"order_id":{oid_j},'
         f'"order_placed_at":{times[1]},"last_alert_at":{times[2]},'
@@ -211,6 +214,10 @@ def _plain_tail(s: SymbolState) -> str | None:
 
 def _is_int(v: object) -> bool:
     return v is None or type(v) is int
+
+
+def _int_json(v: int | None) -> str:
+    return _JSON_NULL if v is None else int.__repr__(v)
 
 
 # The JSON of UTC times seen (a symbol's last fill stays the same for many
