@@ -650,10 +650,10 @@ class LighterExchange(ExchangeDefaults):
         out: list[Batch],
     ) -> tuple[list[Tx], Exception | None]:
         """Re-sign and post a batch that did not run, without orders whose cancel-all did not."""
-        here = {t.symbol for t in chunk if t.index is None}
+        cancelled = ran | {t.symbol for t in chunk if t.index is None}
         keep = [
             t for t in chunk
-            if t.index is None or t.symbol not in targets or t.symbol in ran | here
+            if t.index is None or t.symbol not in targets or t.symbol in cancelled
         ]  # fmt: skip
         if len(keep) < len(chunk):
             out.append(Batch(what, [t for t in chunk if t not in keep], Held()))
@@ -831,8 +831,7 @@ class LighterExchange(ExchangeDefaults):
                 outcomes[i] = PlaceOutcome(request, error=exc)
             else:
                 txs.append(Tx(request.symbol, self._order_signer(prepared), i, prepared))
-        size = self.batch_size
-        chunks = [txs[start : start + size] for start in range(0, len(txs), size)]
+        chunks = self._chunks(txs)
         if chunks:
             whats = ["place " + ",".join(t.symbol for t in c) for c in chunks]
             async with self._send_lock:
@@ -844,6 +843,11 @@ class LighterExchange(ExchangeDefaults):
 
     # --- cancels -----------------------------------------------------------------
 
+    def _chunks(self, txs: Sequence[Tx]) -> list[Sequence[Tx]]:
+        """Batches of ``batch_size`` in order (txs that need no market kept together)."""
+        size = self.batch_size
+        return [txs[start : start + size] for start in range(0, len(txs), size)]
+
     def _cancel_all_signer(self, time_in_force: int, at_ms: int, market: int) -> _CancelAll:
         return _CancelAll(self._signer, self._creds.api_key_index, time_in_force, at_ms, market)
 
@@ -852,10 +856,8 @@ class LighterExchange(ExchangeDefaults):
     ) -> None:
         try:
             await self._send(what, signers)
-        except Refused as exc:
-            raise OrderRejectedError(f"{what}: venue code {exc.code}: {exc.message}") from exc
-        except Unknown as exc:
-            raise TransientExchangeError(str(exc)) from exc
+        except (Refused, Unknown) as exc:
+            raise _port_error(what, exc) from exc
 
     @override
     async def cancel_orders(self, symbols: Sequence[str]) -> Mapping[str, int]:
@@ -874,20 +876,14 @@ class LighterExchange(ExchangeDefaults):
             Tx(s, self._cancel_all_signer(CANCEL_ALL_IMMEDIATE, 0, specs[s].market_id))
             for s in targets
         ]
-        size = self.batch_size
-        chunks = [txs[start : start + size] for start in range(0, len(txs), size)]
+        chunks = self._chunks(txs)
         if chunks:
             whats = ["cancel " + ",".join(t.symbol for t in c) for c in chunks]
             async with self._send_lock:
                 batches = await self._send_round(chunks, whats, set())
             for b in batches:
-                if isinstance(b.error, Refused):
-                    code, message = b.error.code, b.error.message
-                    raise OrderRejectedError(f"{b.what}: venue code {code}: {message}")
-                if isinstance(b.error, Unknown):
-                    raise TransientExchangeError(str(b.error))
                 if b.error is not None:
-                    raise b.error
+                    raise _port_error(b.what, b.error)
         return {s: self._open_counts.pop(s, 0) if s in targets else 0 for s in symbols}
 
     # --- replace: cancel-alls and orders in one nonce-ordered round ---------------
@@ -976,7 +972,7 @@ class LighterExchange(ExchangeDefaults):
         if isinstance(err, Held):
             return OrderRejectedError(f"{what}: not sent")
         if isinstance(err, Refused):
-            return OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
+            return _rejected(what, err)
         if isinstance(err, Unknown):
             return TransientExchangeError(f"{what}: {err}")
         return err if isinstance(err, ExchangeError) else ExchangeError(f"{what}: {err}")
@@ -1032,13 +1028,11 @@ class LighterExchange(ExchangeDefaults):
                 await self._send("dead-man switch", [schedule])
             except Refused as exc:
                 if exc.code != ALREADY_SCHEDULED:
-                    raise OrderRejectedError(
-                        f"dead-man switch: venue code {exc.code}: {exc.message}"
-                    ) from exc
+                    raise _port_error("dead-man switch", exc) from exc
                 # An earlier process left one queued: replace it.
                 await self._send_or_raise("dead-man switch", [abort, schedule])
             except Unknown as exc:
-                raise TransientExchangeError(str(exc)) from exc
+                raise _port_error("dead-man switch", exc) from exc
             self._switch_armed = True
         return True
 
@@ -1048,6 +1042,20 @@ class LighterExchange(ExchangeDefaults):
         self._sign_pool.shutdown(wait=False)
         await self._signer.close()
         await self._api.close()
+
+
+def _port_error(what: str, err: Exception) -> Exception:
+    """A send's error as the port raises it: a refusal is ``OrderRejectedError``, a maybe-sent
+    one ``TransientExchangeError``; anything else (429, nonce fetch, signer) as it is."""
+    if isinstance(err, Refused):
+        return _rejected(what, err)
+    if isinstance(err, Unknown):
+        return TransientExchangeError(str(err))
+    return err
+
+
+def _rejected(what: str, err: Refused) -> OrderRejectedError:
+    return OrderRejectedError(f"{what}: venue code {err.code}: {err.message}")
 
 
 @attrs.frozen
