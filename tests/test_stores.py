@@ -204,7 +204,26 @@ def test_json_creates_parent_dirs_and_writes_plain_json(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["cycle"] == 42
     assert data["symbols"]["SOL"]["order_placed_at"] == T_NY.isoformat()
-    assert data["symbols"]["ETH"]["last_fill_at"] is None
+    assert "last_fill_at" not in data["symbols"]["ETH"]  # nothing on record: left out
+
+
+def test_a_state_without_its_empty_fields_loads_as_before(tmp_path: Path) -> None:
+    """Files written before empty fields were left out (``null`` each) load the same."""
+    path = tmp_path / "state.json"
+    store = JsonFileStateStore(path)
+    try:
+        store.save(STATE)
+        data = json.loads(path.read_text())
+        for sym in data["symbols"].values():
+            for key in ("exchange_position", "last_fill_at", "order_zone", "order_id"):
+                sym.setdefault(key, None)
+            for key in ("order_placed_at", "last_alert_at", "zone", "fill_zone"):
+                sym.setdefault(key, None)
+        path.write_text(json.dumps(data))
+        assert '"fill_zone": null' in path.read_text()
+        assert store.load() == STATE
+    finally:
+        store.close()
 
 
 def test_json_missing_file_is_none_and_nothing_is_created(tmp_path: Path) -> None:

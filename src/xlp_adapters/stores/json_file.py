@@ -176,15 +176,13 @@ def _plain_fragment(s: SymbolState) -> str | None:
     tail = _plain_tail(s)
     if tail is None:
         return None
-    pos = _JSON_NULL if position is None else float.__repr__(position)
-    return (
-        f'{{"offset":{float.__repr__(offset)},"cost_basis":{float.__repr__(cost)},'
-        f'"exchange_position":{pos}{tail}'
-    )
+    pos = "" if position is None else f',"exchange_position":{float.__repr__(position)}'
+    return f'{{"offset":{float.__repr__(offset)},"cost_basis":{float.__repr__(cost)}{pos}{tail}'
 
 
 def _plain_tail(s: SymbolState) -> str | None:
-    """The JSON of the fields after the numbers; ``None`` if one is of an unusual type."""
+    """The JSON of the fields after the numbers, ``None`` ones left out as
+    :func:`symbol_state_to_dict` does; ``None`` if one is of an unusual type."""
     oz, oid, zone, fz = s.order_zone, s.order_id, s.zone, s.fill_zone
     fill, placed, alert = s.last_fill_at, s.order_placed_at, s.last_alert_at
     if (
@@ -196,20 +194,22 @@ def _plain_tail(s: SymbolState) -> str | None:
         and placed is None
         and alert is None
     ):
-        return _EMPTY_TAIL  # nothing on record: no order, zone, fill or alert
+        return "}"  # nothing on record: no order, zone, fill or alert
     if not (_is_int(oz) and _is_int(oid) and _is_int(zone) and _is_int(fz)):
         return None
     times = [_time_json(t) for t in (fill, placed, alert)]
-    if None in times:
+    if _UNUSUAL in times:
         return None
-    oz_j, oid_j, zone_j, fz_j = (
-        _JSON_NULL if v is None else int.__repr__(v) for v in (oz, oid, zone, fz)
-    )
-    return (
-        f',"last_fill_at":{times[0]},"order_zone":{oz_j},"order_id":{oid_j},'
-        f'"order_placed_at":{times[1]},"last_alert_at":{times[2]},'
-        f'"zone":{zone_j},"fill_zone":{fz_j}}}'
-    )
+    fill_j, placed_j, alert_j = times
+    texts = (fill_j, _int_json(oz), _int_json(oid), placed_j, alert_j, _int_json(zone))
+    fields = zip(_TAIL_KEYS, (*texts, _int_json(fz)), strict=True)
+    return "".join(f',"{key}":{text}' for key, text in fields if text) + "}"
+
+
+_TAIL_KEYS = (
+    "last_fill_at", "order_zone", "order_id", "order_placed_at", "last_alert_at", "zone",
+    "fill_zone",
+)  # fmt: skip
 
 
 def _is_int(v: object) -> bool:
@@ -217,32 +217,27 @@ def _is_int(v: object) -> bool:
 
 
 def _int_json(v: int | None) -> str:
-    return _JSON_NULL if v is None else int.__repr__(v)
+    return "" if v is None else int.__repr__(v)
 
 
 # The JSON of UTC times seen (a symbol's last fill stays the same for many
 # cycles). Keyed by value: equal UTC datetimes (fold 0) have one ISO text.
 _TIMES: dict[datetime, str] = {}
+_UNUSUAL = "?"  # a time :func:`_time_json` cannot write in one step
 
 
-def _time_json(t: datetime | None) -> str | None:
+def _time_json(t: datetime | None) -> str:
+    """The JSON of ``t``, ``""`` for ``None`` (left out), :data:`_UNUSUAL` if not plain UTC."""
     if t is None:
-        return _JSON_NULL
+        return ""
     if type(t) is not datetime or t.tzinfo is not UTC or t.fold:
-        return None
+        return _UNUSUAL
     text = _TIMES.get(t)
     if text is None:
         if len(_TIMES) >= _CACHE_MAX:
             _TIMES.clear()
         text = _TIMES[t] = f'"{t.isoformat()}"'
     return text
-
-
-_JSON_NULL = "null"
-_EMPTY_TAIL = (
-    ',"last_fill_at":null,"order_zone":null,"order_id":null,"order_placed_at":null,'
-    '"last_alert_at":null,"zone":null,"fill_zone":null}'
-)
 
 
 def decode_state(raw: str | bytes, where: str) -> HedgeState:
