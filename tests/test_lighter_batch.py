@@ -262,8 +262,9 @@ async def test_random_faults_through_the_shared_sender() -> None:
 
     rng = random.Random(4)
     faults = ["400:21739", "400:21104", "drop", "429", "500"]
-    kinds: list[str | None] = [None, None, *faults]
+    kinds: list[str | None] = [None, None, *faults, "slow"]
     async with lighter_rig(batch_size=2) as (sim, ex, account):
+        sim.slow_seconds = 0.1  # "slow": the first post lands late, the batches after it race
         cid = iter(range(20_000, 30_000))
         for _ in range(10):
             requests = [ask(next(cid), s) for s in SYMBOLS if rng.random() < 0.7]
