@@ -19,6 +19,11 @@ from xlp_core.models import OrderRequest
 # A batch refused 21104 ("invalid nonce": nothing of it ran) is posted at most
 # this many more times, by every send (one tx, place, cancel, replace alike).
 NONCE_RETRIES = 1
+# Seconds between the posts of batches sent again together after racing ahead:
+# posts sent at one instant reach the venue in any order (measured on the
+# simulator: 27-37% of 50 orders in 9 raced batches raced again with no gap,
+# none with 2 ms); a gap of this size costs far less than a round trip.
+REPOST_SPACING = 0.002
 
 Signed = tuple[int, str]
 """(tx_type, tx_info) of one signed transaction."""

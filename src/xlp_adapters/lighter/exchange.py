@@ -45,6 +45,7 @@ from typing_extensions import override
 
 from xlp_adapters.lighter.batches import (
     NONCE_RETRIES,
+    REPOST_SPACING,
     Batch,
     Held,
     NotSent,
@@ -610,11 +611,14 @@ class LighterExchange(ExchangeDefaults):
 
         They are the run refused "invalid nonce" right after the leading
         batches that all ran (:func:`raced`): their nonces are the next ones
-        in order, so they go back to back in nonce order without waiting for
-        each answer, as the first round does, and the round costs one more
-        round trip however many raced. A signed tx can run only at its own
-        nonce, so it never runs twice; one refused again (it raced again, or
-        one before it failed) keeps that error and spends a post. Updates
+        in order, so they go out in nonce order without waiting for any
+        answer, as the first round does, and the round costs one more round
+        trip however many raced. Posts sent at the same instant reach the
+        venue in any order (on the simulator a quarter of such re-posts raced
+        again), so each leaves :data:`REPOST_SPACING` after the one before it,
+        as signing spaces the first round's. A signed tx can run only at its
+        own nonce, so it never runs twice; one refused again (it raced again,
+        or one before it failed) keeps that error and spends a post. Updates
         ``errors`` and ``posts_left`` in place.
         """
         while group := raced(errors, posts_left):
@@ -622,7 +626,11 @@ class LighterExchange(ExchangeDefaults):
                 "%s: raced ahead of the batch before; posting again as signed",
                 "; ".join(whats[k] for k in group),
             )
-            posts = [asyncio.ensure_future(self._post_checked(whats[k], signed[k])) for k in group]
+            posts: list[asyncio.Future[Exception | None]] = []
+            for k in group:
+                if posts:
+                    await asyncio.sleep(REPOST_SPACING)
+                posts.append(asyncio.ensure_future(self._post_checked(whats[k], signed[k])))
             for k, err in zip(group, await asyncio.gather(*posts), strict=True):
                 errors[k], posts_left[k] = err, posts_left[k] - 1
 
