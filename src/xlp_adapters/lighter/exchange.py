@@ -17,7 +17,8 @@ What it adds on top of the SDK, which validates nothing:
   venue-side scheduled cancel-all armed;
 * nonces we manage: fetched once, advanced on success, re-fetched after any
   failure; a batch refused "invalid nonce" (nothing of it ran) is posted at
-  most ``NONCE_RETRIES`` (1) more times;
+  most ``NONCE_RETRIES`` (1) more times; the batches of a round that only
+  raced ahead go again together, as signed (one more round trip in all);
 * 21728 (client order index exists) is :class:`DuplicateOrderError`, other
   refusals :class:`OrderRejectedError`, 429 :class:`RateLimitedError`, a
   timeout or 5xx on a send :class:`OrderOutcomeUnknownError`.
