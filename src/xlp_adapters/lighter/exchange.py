@@ -615,8 +615,8 @@ class LighterExchange(ExchangeDefaults):
         in order, so they go out in nonce order without waiting for any
         answer, as the first round does, and the round costs one more round
         trip however many raced. Posts sent at the same instant reach the
-        venue in any order (on the simulator a quarter of such re-posts raced
-        again), so each leaves :data:`REPOST_SPACING` after the one before it,
+        venue in any order (on the simulator up to a third of such re-posts
+        raced again), so each leaves :data:`REPOST_SPACING` after the one before it,
         as signing spaces the first round's. A signed tx can run only at its
         own nonce, so it never runs twice; one refused again (it raced again,
         or one before it failed) keeps that error and spends a post. Updates
