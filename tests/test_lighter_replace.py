@@ -320,9 +320,14 @@ def _round_posts(sim: LighterSim, last: int) -> list[dict[str, Any]]:
     return [r for r in sim.requests if r["endpoint"] == "sendTxBatch"][-last:]
 
 
-async def test_raced_batches_are_posted_again_together() -> None:
+async def test_raced_batches_are_posted_again_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three batches race ahead of the first: all three are posted again as signed,
     together (one more round trip, not three), and every order is placed once."""
+    from xlp_adapters.lighter import exchange
+
+    # A wider gap than the default between the re-posts, so a loaded machine does
+    # not reorder them (that risk is the design's; here each must land in order).
+    monkeypatch.setattr(exchange, "REPOST_SPACING", 0.01)
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 104), FOUR)
         sim.rtt = 0.05  # every answer 50 ms after arrival: overlapping posts show
