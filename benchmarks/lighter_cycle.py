@@ -22,6 +22,13 @@ script measures whichever cycle and adapter are installed, so running it
 with ``PYTHONPATH`` pointing at another checkout's ``src`` gives that
 checkout's figures on the same machine and load.
 
+First, raced rounds: ``replace_orders`` in batches of ``--raced-batch-size``
+(10) whose first post the simulator applies 200 ms late, so every later
+batch arrives early and is refused 21104; it prints the round trips of the
+re-posts (the rule: one, however many raced), the wall and the share of
+orders placed, beside the same round with nothing late (``--raced-only``
+stops there).
+
     python benchmarks/lighter_cycle.py [--rtt-ms 20] [--cycles 3]
         [--sim-in-process] [--memory-stores] [--raced-only] [--raced-batch-size 10]
 """
