@@ -262,8 +262,9 @@ async def test_random_faults_through_the_shared_sender() -> None:
 
     rng = random.Random(4)
     faults = ["400:21739", "400:21104", "drop", "429", "500"]
-    kinds: list[str | None] = [None, None, *faults]
+    kinds: list[str | None] = [None, None, *faults, "slow"]
     async with lighter_rig(batch_size=2) as (sim, ex, account):
+        sim.slow_seconds = 0.1  # "slow": the first post lands late, the batches after it race
         cid = iter(range(20_000, 30_000))
         for _ in range(10):
             requests = [ask(next(cid), s) for s in SYMBOLS if rng.random() < 0.7]
@@ -294,3 +295,22 @@ async def test_random_faults_through_the_shared_sender() -> None:
                 sim.script.clear()
                 await ex.cancel_orders(SYMBOLS)
             assert not [o for o in sim.orders(account) if o.live]
+
+
+def test_raced_picks_the_run_refused_invalid_nonce_after_the_batches_that_ran() -> None:
+    """Only batches every one before which ran (or races with them) go again as signed."""
+    from xlp_adapters.lighter.batches import NotSent, Refused, Unknown, raced
+
+    nonce, margin = Refused(21104, "invalid nonce"), Refused(21739, "not enough margin")
+    unknown = Unknown("place", "timed out")
+    cases: list[tuple[list[Exception | None], list[int], list[int]]] = [
+        ([None, nonce, nonce, nonce], [1, 1, 1, 1], [1, 2, 3]),
+        ([None, None], [1, 1], []),
+        ([nonce, nonce], [1, 1], []),  # the first batch met a stale nonce: re-signed
+        ([None, nonce, margin, nonce], [1, 1, 1, 1], [1]),
+        ([None, nonce, NotSent(), nonce], [1, 1, 2, 1], [1]),
+        ([None, unknown, nonce], [1, 1, 1], []),  # after a maybe-sent batch: never as signed
+        ([None, nonce, nonce], [1, 1, 0], [1]),  # no post left
+    ]
+    for errors, posts_left, want in cases:
+        assert raced(errors, posts_left) == want, errors

@@ -10,7 +10,7 @@ is reported placed only if it is on the venue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -178,8 +178,9 @@ async def test_random_plans_never_leave_two_live_orders() -> None:
     import random
 
     rng = random.Random(11)
-    kinds = [None, None, "400:21739", "400:21104", "drop", "429", "500"]
+    kinds = [None, None, "400:21739", "400:21104", "drop", "429", "500", "slow"]
     async with lighter_rig(batch_size=3) as (sim, ex, account):
+        sim.slow_seconds = 0.1  # "slow": the first post lands late, the batches after it race
         cid = iter(range(10_000, 20_000))
         for _ in range(12):
             plan = {s: (rng.random() < 0.5, rng.random() < 0.7) for s in SYMBOLS}
@@ -199,18 +200,23 @@ async def test_random_plans_never_leave_two_live_orders() -> None:
                     assert any(r.request.client_order_id in c for c in live.values())
 
 
-def _hold_first_post(ex: Any, on_third: Callable[[], None] | None = None) -> Any:
-    """Delay the round's first post by 0.3 s, so the batch after it arrives first;
-    ``on_third`` runs just before the third post (the raced batch sent again).
+def _hold_first_post(
+    ex: Any, on_call: Mapping[int, Callable[[], Exception | None]] | None = None
+) -> Any:
+    """Delay the round's first post by 0.3 s, so the batches after it arrive first.
+
+    ``on_call[n]`` runs just before the n-th post; an exception it returns is
+    that post's answer (the venue refused it) and the post never leaves.
     Returns the adapter's own post, to put back."""
-    post, calls = ex._post_checked, []
+    post, calls, hooks = ex._post_checked, [], dict(on_call or {})
 
     async def late_first(what: str, txs: Any) -> Any:
         calls.append(what)
         if len(calls) == 1:
             await asyncio.sleep(0.3)
-        if len(calls) == 3 and on_third is not None:
-            on_third()
+        hook = hooks.get(len(calls))
+        if hook is not None and (refused := hook()) is not None:
+            return refused
         return await post(what, txs)
 
     ex._post_checked = late_first
@@ -288,7 +294,7 @@ async def test_a_raced_batch_refused_again_is_not_posted_a_third_time() -> None:
     comes back refused (nothing of it ran), and its cancel is reported not applied."""
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
-        post = _hold_first_post(ex, on_third=lambda: sim.fail_next("sendTxBatch", "400:21104"))
+        post = _hold_first_post(ex, {3: lambda: sim.fail_next("sendTxBatch", "400:21104")})
         batches = sim.counts["sendTxBatch"]
         out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
         assert sim.counts["sendTxBatch"] == batches + 3
@@ -305,3 +311,71 @@ async def test_a_raced_batch_refused_again_is_not_posted_a_third_time() -> None:
         again = await ex.replace_orders(["ETH"], [ask(202, "ETH")])  # nonce re-fetched
         assert again.cancels["ETH"].applied
         assert again.places[0].order is not None
+
+
+FOUR = ["SOL", "ETH", "BTC", "DOGE"]
+
+
+def _round_posts(sim: LighterSim, last: int) -> list[dict[str, Any]]:
+    return [r for r in sim.requests if r["endpoint"] == "sendTxBatch"][-last:]
+
+
+async def test_raced_batches_are_posted_again_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three batches race ahead of the first: all three are posted again as signed,
+    together (one more round trip, not three), and every order is placed once."""
+    from xlp_adapters.lighter import exchange
+
+    # A wider gap than the default between the re-posts, so a loaded machine does
+    # not reorder them (that risk is the design's; here each must land in order).
+    monkeypatch.setattr(exchange, "REPOST_SPACING", 0.01)
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 104), FOUR)
+        sim.rtt = 0.05  # every answer 50 ms after arrival: overlapping posts show
+        _hold_first_post(ex)
+        batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
+        out = await ex.replace_orders(FOUR, [ask(200 + i, s) for i, s in enumerate(FOUR)])
+        assert sim.counts["sendTxBatch"] == batches + 4 + 3  # four, then the three raced
+        assert sim.counts["nextNonce"] == nonces  # as signed: no fresh nonce
+        posts = _round_posts(sim, 7)
+        first, again = posts[:4], posts[4:]
+        assert sorted(r["form"]["tx_infos"] for r in again) == sorted(
+            r["form"]["tx_infos"] for r in first[:3]
+        )  # the three that arrived before the held one, the same signed txs
+        assert min(r["arrived"] for r in again) >= first[3]["answered"]
+        assert max(r["arrived"] for r in again) < min(r["answered"] for r in again)
+        assert all(c.applied for c in out.cancels.values())
+        assert all(p.order is not None for p in out.places)
+        creates = [t["ClientOrderIndex"] for t in sent(sim, CREATE)]
+        assert all(creates.count(200 + i) == 1 for i in range(4))  # each placed once
+        live = sorted(c for cids in live_by_market(sim, account).values() for c in cids)
+        assert live == [200, 201, 202, 203]
+        check_consistent(sim, account, out)
+
+
+async def test_a_refusal_inside_the_raced_group_stops_the_batches_after_it() -> None:
+    """The second of three raced batches is refused when posted again: the first stands,
+    the third (its nonces now out of step) is refused 21104 on its second post and not
+    posted a third time; nothing runs twice and no market has two orders."""
+    from xlp_adapters.lighter.batches import Refused
+
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 104), FOUR)
+        post = _hold_first_post(ex, {6: lambda: Refused(21739, "not enough margin")})
+        batches = sim.counts["sendTxBatch"]
+        out = await ex.replace_orders(FOUR, [ask(200 + i, s) for i, s in enumerate(FOUR)])
+        assert sim.counts["sendTxBatch"] == batches + 4 + 2  # the refused one never left
+        assert [out.cancels[s].applied for s in FOUR] == [True, True, False, False]
+        placed = [p.order is not None for p in out.places]
+        assert placed == [True, True, False, False]
+        assert all(isinstance(p.error, OrderRejectedError) for p in out.places[2:])
+        ids = ex._specs
+        assert live_by_market(sim, account) == {
+            ids["SOL"].market_id: [200], ids["ETH"].market_id: [201],
+            ids["BTC"].market_id: [102], ids["DOGE"].market_id: [103],
+        }  # fmt: skip
+        check_consistent(sim, account, out)
+        creates = [t["ClientOrderIndex"] for t in sent(sim, CREATE)]
+        assert len(creates) == len(set(creates))
+        ex._post_checked = post  # type: ignore[method-assign]
+        again = await ex.replace_orders(["BTC", "DOGE"], [ask(302, "BTC"), ask(303, "DOGE")])
+        assert all(p.order is not None for p in again.places)  # the nonce was re-fetched

@@ -17,7 +17,8 @@ What it adds on top of the SDK, which validates nothing:
   venue-side scheduled cancel-all armed;
 * nonces we manage: fetched once, advanced on success, re-fetched after any
   failure; a batch refused "invalid nonce" (nothing of it ran) is posted at
-  most ``NONCE_RETRIES`` (1) more times;
+  most ``NONCE_RETRIES`` (1) more times; the batches of a round that only
+  raced ahead go again together, as signed (one more round trip in all);
 * 21728 (client order index exists) is :class:`DuplicateOrderError`, other
   refusals :class:`OrderRejectedError`, 429 :class:`RateLimitedError`, a
   timeout or 5xx on a send :class:`OrderOutcomeUnknownError`.
@@ -45,6 +46,7 @@ from typing_extensions import override
 
 from xlp_adapters.lighter.batches import (
     NONCE_RETRIES,
+    REPOST_SPACING,
     Batch,
     Held,
     NotSent,
@@ -56,6 +58,7 @@ from xlp_adapters.lighter.batches import (
     batches_by_market,
     invalid_nonce,
     no_sign,
+    raced,
     ran_orders,
 )
 from xlp_adapters.lighter.credentials import LighterCredentials
@@ -563,16 +566,14 @@ class LighterExchange(ExchangeDefaults):
 
         The one sender of every write (``place_orders``, ``cancel_orders``,
         ``replace_orders``; single sends through :meth:`_send`). All batches
-        are posted before any answer is awaited (:meth:`_post_chunks`); then,
-        in nonce order, a batch refused "invalid nonce" (nothing of it ran)
-        gets :data:`NONCE_RETRIES` (1) more post, a batch not sent its first
-        post and as many more. A retry goes exactly as signed when every
-        batch before it ran at the nonces it was signed with (it only raced
-        ahead of its predecessor: its nonces are now the next ones, and the
-        same signed txs can never run twice), otherwise re-signed with a
-        fresh nonce, without the orders of a market in ``targets`` whose
-        cancel-all is not known to have run (those come back as a batch of
-        :class:`Held`).
+        are posted before any answer is awaited (:meth:`_post_chunks`); the
+        batches that only raced ahead are posted again together
+        (:meth:`_repost_raced`); then, in nonce order, a batch refused
+        "invalid nonce" or not sent that still has posts left (each batch
+        :data:`NONCE_RETRIES` (1) more after "invalid nonce", a batch not sent
+        its first post and as many more) is re-signed with a fresh nonce,
+        without the orders of a market in ``targets`` whose cancel-all is not
+        known to have run (those come back as a batch of :class:`Held`).
         """
         try:
             first = await self._next_nonce()
@@ -581,15 +582,13 @@ class LighterExchange(ExchangeDefaults):
         starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
         errors, signed = await self._post_chunks(chunks, whats, starts)
         self._nonce = None if any(errors) else starts[-1]
+        posts_left = [NONCE_RETRIES + isinstance(e, NotSent) for e in errors]
+        await self._repost_raced(errors, posts_left, signed, whats)
         out: list[Batch] = []
         ran: set[str] = set()  # markets whose cancel-all is known to have run
         in_step = True  # every batch so far ran at the nonces it was signed with
         for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
-            err = errors[k]
-            retries = NONCE_RETRIES + isinstance(err, NotSent)  # posts it may still get
-            if k and in_step and invalid_nonce(err):
-                log.warning("%s: raced ahead of the batch before it; posting it again", what)
-                err, retries = await self._post_checked(what, signed[k]), retries - 1
+            err, retries = errors[k], posts_left[k]
             while retries and (isinstance(err, NotSent) or invalid_nonce(err)):
                 log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
                 in_step, retries = False, retries - 1
@@ -601,6 +600,40 @@ class LighterExchange(ExchangeDefaults):
         if in_step:
             self._nonce = starts[-1]
         return out
+
+    async def _repost_raced(
+        self,
+        errors: list[Exception | None],
+        posts_left: list[int],
+        signed: Sequence[Sequence[Signed]],
+        whats: Sequence[str],
+    ) -> None:
+        """Post again exactly as signed, all together, the batches that only raced ahead.
+
+        They are the run refused "invalid nonce" right after the leading
+        batches that all ran (:func:`raced`): their nonces are the next ones
+        in order, so they go out in nonce order without waiting for any
+        answer, as the first round does, and the round costs one more round
+        trip however many raced. Posts sent at the same instant reach the
+        venue in any order (on the simulator up to a third of such re-posts
+        raced again), so each leaves :data:`REPOST_SPACING` after the one before it,
+        as signing spaces the first round's. A signed tx can run only at its
+        own nonce, so it never runs twice; one refused again (it raced again,
+        or one before it failed) keeps that error and spends a post. Updates
+        ``errors`` and ``posts_left`` in place.
+        """
+        while group := raced(errors, posts_left):
+            log.warning(
+                "%s: raced ahead of the batch before; posting again as signed",
+                "; ".join(whats[k] for k in group),
+            )
+            posts: list[asyncio.Future[Exception | None]] = []
+            for k in group:
+                if posts:
+                    await asyncio.sleep(REPOST_SPACING)
+                posts.append(asyncio.ensure_future(self._post_checked(whats[k], signed[k])))
+            for k, err in zip(group, await asyncio.gather(*posts), strict=True):
+                errors[k], posts_left[k] = err, posts_left[k] - 1
 
     async def _post_chunks(
         self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], starts: Sequence[int]
