@@ -289,15 +289,19 @@ def test_batches_keep_each_market_together() -> None:
     assert got == [[("A", None), ("A", 0), ("A", 1)], [("A", 2), ("A", 3), ("B", 9)]]
 
 
-async def test_a_raced_batch_refused_again_is_not_posted_a_third_time() -> None:
-    """NONCE_RETRIES bounds the re-post as signed too: ETH's batch gets two posts, then
-    comes back refused (nothing of it ran), and its cancel is reported not applied."""
+async def test_a_raced_batch_refused_again_is_re_signed_once_then_given_up() -> None:
+    """ETH's batch races, and its re-post as signed is refused "invalid nonce" too: the
+    next nonce refused is a stale nonce, not a race, so it is re-signed, at most
+    NONCE_RETRIES (1) times; refused again, it comes back refused (nothing of it ran)
+    and its cancel is reported not applied."""
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 102), ["SOL", "ETH"])
-        post = _hold_first_post(ex, {3: lambda: sim.fail_next("sendTxBatch", "400:21104")})
-        batches = sim.counts["sendTxBatch"]
+        stale = {n: lambda: sim.fail_next("sendTxBatch", "400:21104") for n in (3, 4)}
+        post = _hold_first_post(ex, stale)
+        batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
         out = await ex.replace_orders(["SOL", "ETH"], [ask(200, "SOL"), ask(201, "ETH")])
-        assert sim.counts["sendTxBatch"] == batches + 3
+        assert sim.counts["sendTxBatch"] == batches + 4  # SOL, ETH, ETH as signed, re-signed
+        assert sim.counts["nextNonce"] == nonces + 1
         assert out.cancels["SOL"].applied
         assert out.places[0].order is not None
         assert not out.cancels["ETH"].applied
@@ -352,30 +356,57 @@ async def test_raced_batches_are_posted_again_together(monkeypatch: pytest.Monke
         check_consistent(sim, account, out)
 
 
-async def test_a_refusal_inside_the_raced_group_stops_the_batches_after_it() -> None:
+async def test_batches_that_race_again_are_posted_again_until_they_run() -> None:
+    """The first re-post is held back too: the two after it race again and go once
+    more as signed (each round runs at least its first batch); every order once."""
+    async with lighter_rig(batch_size=2) as (sim, ex, account):
+        await _rest(ex, sim, range(100, 104), FOUR)
+        post, calls = ex._post_checked, []
+
+        async def late(what: str, txs: Any) -> Any:
+            calls.append(what)
+            if len(calls) in (1, 5):  # the round's first post, then the first re-post
+                await asyncio.sleep(0.3)
+            return await post(what, txs)
+
+        ex._post_checked = late  # type: ignore[method-assign]
+        batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
+        out = await ex.replace_orders(FOUR, [ask(200 + i, s) for i, s in enumerate(FOUR)])
+        assert sim.counts["sendTxBatch"] == batches + 4 + 3 + 2
+        assert sim.counts["nextNonce"] == nonces  # all as signed
+        assert all(c.applied for c in out.cancels.values())
+        assert all(p.order is not None for p in out.places)
+        creates = [t["ClientOrderIndex"] for t in sent(sim, CREATE)]
+        assert all(creates.count(200 + i) == 1 for i in range(4))
+        check_consistent(sim, account, out)
+
+
+async def test_a_refusal_inside_the_raced_group_leaves_the_batches_after_it_re_signed() -> None:
     """The second of three raced batches is refused when posted again: the first stands,
-    the third (its nonces now out of step) is refused 21104 on its second post and not
-    posted a third time; nothing runs twice and no market has two orders."""
+    the third (refused 21104 again: it followed a failure) is re-signed with a fresh
+    nonce and runs; nothing runs twice and no market has two orders."""
     from xlp_adapters.lighter.batches import Refused
 
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await _rest(ex, sim, range(100, 104), FOUR)
         post = _hold_first_post(ex, {6: lambda: Refused(21739, "not enough margin")})
-        batches = sim.counts["sendTxBatch"]
+        batches, nonces = sim.counts["sendTxBatch"], sim.counts["nextNonce"]
         out = await ex.replace_orders(FOUR, [ask(200 + i, s) for i, s in enumerate(FOUR)])
-        assert sim.counts["sendTxBatch"] == batches + 4 + 2  # the refused one never left
-        assert [out.cancels[s].applied for s in FOUR] == [True, True, False, False]
+        # four, the three raced again (the refused one never left), DOGE's re-signed
+        assert sim.counts["sendTxBatch"] == batches + 4 + 2 + 1
+        assert sim.counts["nextNonce"] == nonces + 1
+        assert [out.cancels[s].applied for s in FOUR] == [True, True, False, True]
         placed = [p.order is not None for p in out.places]
-        assert placed == [True, True, False, False]
-        assert all(isinstance(p.error, OrderRejectedError) for p in out.places[2:])
+        assert placed == [True, True, False, True]
+        assert isinstance(out.places[2].error, OrderRejectedError)
         ids = ex._specs
         assert live_by_market(sim, account) == {
             ids["SOL"].market_id: [200], ids["ETH"].market_id: [201],
-            ids["BTC"].market_id: [102], ids["DOGE"].market_id: [103],
+            ids["BTC"].market_id: [102], ids["DOGE"].market_id: [203],
         }  # fmt: skip
         check_consistent(sim, account, out)
         creates = [t["ClientOrderIndex"] for t in sent(sim, CREATE)]
         assert len(creates) == len(set(creates))
         ex._post_checked = post  # type: ignore[method-assign]
         again = await ex.replace_orders(["BTC", "DOGE"], [ask(302, "BTC"), ask(303, "DOGE")])
-        assert all(p.order is not None for p in again.places)  # the nonce was re-fetched
+        assert all(p.order is not None for p in again.places)

@@ -16,14 +16,17 @@ from xlp_adapters.lighter.errors import INVALID_NONCE
 from xlp_adapters.lighter.scaling import MarketSpec
 from xlp_core.models import OrderRequest
 
-# A batch refused 21104 ("invalid nonce": nothing of it ran) is posted at most
-# this many more times, by every send (one tx, place, cancel, replace alike).
+# A batch refused 21104 ("invalid nonce": nothing of it ran) is re-signed with a
+# fresh nonce at most this many times, by every send (one tx, place, cancel,
+# replace alike). A batch that only raced ahead is posted again as signed
+# instead, which spends none of these (see ``LighterExchange._repost_raced``).
 NONCE_RETRIES = 1
 # Seconds between the posts of batches sent again together after racing ahead:
 # posts sent at one instant reach the venue in any order (on the simulator,
 # 50 markets in 10 batches with 9 raced: 8-37% of the orders raced again with
-# no gap; with 2 ms none in most runs, up to 20% under load). It narrows the
-# risk, it cannot close it; the whole run still costs about one round trip.
+# no gap; with 2 ms none in most runs, up to 20% under load). Those that race
+# again go once more (each round runs at least the first of them): the gap
+# keeps that rare, so the whole run costs about one round trip.
 REPOST_SPACING = 0.002
 
 Signed = tuple[int, str]
@@ -77,21 +80,20 @@ def invalid_nonce(err: Exception | None) -> bool:
     return isinstance(err, Refused) and err.code == INVALID_NONCE
 
 
-def raced(errors: Sequence[Exception | None], posts_left: Sequence[int]) -> list[int]:
+def raced(errors: Sequence[Exception | None]) -> list[int]:
     """The batches that may be posted again exactly as signed, in nonce order.
 
-    The run refused "invalid nonce" (with a post left) that starts at the
-    first failed batch, when that is not the round's first: every batch
-    before the run ran at the nonces it was signed with, so the run only
-    raced ahead and its nonces are the next ones. A first batch refused so
-    met a stale nonce; a batch after a run's end followed a failure: both
-    are re-signed instead.
+    The run refused "invalid nonce" that starts at the first failed batch,
+    when that is not the round's first: every batch before the run ran at the
+    nonces it was signed with, so the run only raced ahead and its nonces are
+    the next ones. A first batch refused so met a stale nonce; a batch after
+    a run's end followed a failure: both are re-signed instead.
     """
     start = next((k for k, e in enumerate(errors) if e is not None), 0)
     if not start:
         return []
     later = range(start, len(errors))
-    return list(itertools.takewhile(lambda k: invalid_nonce(errors[k]) and posts_left[k], later))
+    return list(itertools.takewhile(lambda k: invalid_nonce(errors[k]), later))
 
 
 class NotSent(Exception):

@@ -569,9 +569,9 @@ class LighterExchange(ExchangeDefaults):
         are posted before any answer is awaited (:meth:`_post_chunks`); the
         batches that only raced ahead are posted again together
         (:meth:`_repost_raced`); then, in nonce order, a batch refused
-        "invalid nonce" or not sent that still has posts left (each batch
-        :data:`NONCE_RETRIES` (1) more after "invalid nonce", a batch not sent
-        its first post and as many more) is re-signed with a fresh nonce,
+        "invalid nonce" or not sent is re-signed with a fresh nonce (at most
+        :data:`NONCE_RETRIES` (1) times after "invalid nonce", a batch not
+        sent once more than that),
         without the orders of a market in ``targets`` whose cancel-all is not
         known to have run (those come back as a batch of :class:`Held`).
         """
@@ -582,13 +582,13 @@ class LighterExchange(ExchangeDefaults):
         starts = list(itertools.accumulate((len(c) for c in chunks), initial=first))
         errors, signed = await self._post_chunks(chunks, whats, starts)
         self._nonce = None if any(errors) else starts[-1]
-        posts_left = [NONCE_RETRIES + isinstance(e, NotSent) for e in errors]
-        await self._repost_raced(errors, posts_left, signed, whats)
+        await self._repost_raced(errors, signed, whats)
         out: list[Batch] = []
         ran: set[str] = set()  # markets whose cancel-all is known to have run
         in_step = True  # every batch so far ran at the nonces it was signed with
         for k, (chunk, what) in enumerate(zip(chunks, whats, strict=True)):
-            err, retries = errors[k], posts_left[k]
+            err = errors[k]
+            retries = NONCE_RETRIES + isinstance(err, NotSent)  # re-signings it may get
             while retries and (isinstance(err, NotSent) or invalid_nonce(err)):
                 log.warning("%s: not run (invalid nonce or not sent); re-signing", what)
                 in_step, retries = False, retries - 1
@@ -604,7 +604,6 @@ class LighterExchange(ExchangeDefaults):
     async def _repost_raced(
         self,
         errors: list[Exception | None],
-        posts_left: list[int],
         signed: Sequence[Sequence[Signed]],
         whats: Sequence[str],
     ) -> None:
@@ -613,16 +612,16 @@ class LighterExchange(ExchangeDefaults):
         They are the run refused "invalid nonce" right after the leading
         batches that all ran (:func:`raced`): their nonces are the next ones
         in order, so they go out in nonce order without waiting for any
-        answer, as the first round does, and the round costs one more round
-        trip however many raced. Posts sent at the same instant reach the
-        venue in any order (on the simulator up to a third of such re-posts
-        raced again), so each leaves :data:`REPOST_SPACING` after the one before it,
-        as signing spaces the first round's. A signed tx can run only at its
-        own nonce, so it never runs twice; one refused again (it raced again,
-        or one before it failed) keeps that error and spends a post. Updates
-        ``errors`` and ``posts_left`` in place.
+        answer, as the first round does, each :data:`REPOST_SPACING` after
+        the one before (posts sent at one instant reach the venue in any
+        order). A signed tx runs only at its own nonce, so it never runs
+        twice. Each round runs at least its first batch, whose nonce is the
+        next one: those that raced again go once more, so this ends after at
+        most one round per batch, usually one. The first refused "invalid
+        nonce" again met a stale nonce, not a race: it is left to be
+        re-signed. Updates ``errors`` in place.
         """
-        while group := raced(errors, posts_left):
+        while group := raced(errors):
             log.warning(
                 "%s: raced ahead of the batch before; posting again as signed",
                 "; ".join(whats[k] for k in group),
@@ -632,8 +631,11 @@ class LighterExchange(ExchangeDefaults):
                 if posts:
                     await asyncio.sleep(REPOST_SPACING)
                 posts.append(asyncio.ensure_future(self._post_checked(whats[k], signed[k])))
-            for k, err in zip(group, await asyncio.gather(*posts), strict=True):
-                errors[k], posts_left[k] = err, posts_left[k] - 1
+            results = await asyncio.gather(*posts)
+            for k, err in zip(group, results, strict=True):
+                errors[k] = err
+            if invalid_nonce(results[0]):
+                return
 
     async def _post_chunks(
         self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], starts: Sequence[int]
