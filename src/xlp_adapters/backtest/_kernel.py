@@ -208,7 +208,13 @@ def _next_due(t: float, start: float, interval: float) -> float:
 def _cost_basis(
     old_offset: float, old_cost: float, new_offset: float, price: float
 ) -> tuple[float, float]:
-    """``observe()``'s offset and its average cost after a move to ``new_offset``."""
+    """``observe()``'s offset and its average cost after a move to ``new_offset``.
+
+    :func:`xlp_core.offset.calculate_offset_and_cost` compiled, a negative cost
+    rebased to ``price`` as :func:`xlp_core.offset.rebase` does. A copy, not a
+    call: the core stays free of numba, and numba's disk cache of this module
+    would not notice an edit to another file.
+    """
     delta = new_offset - old_offset
     if abs(delta) < EPSILON:
         return new_offset, old_cost
