@@ -227,6 +227,12 @@ def _cost_basis(
 
 
 @njit(cache=True, nogil=True, error_model="numpy", boundscheck=False, inline="always")
+def _idle(z: int, has_order: bool) -> bool:
+    """Within the threshold with no order: ``decide()`` neither cancels, alerts nor places."""
+    return z == NONE and not has_order
+
+
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False, inline="always")
 def _decide(
     z: int,
     now: int,
@@ -243,6 +249,8 @@ def _decide(
     has_order, has_placed, placed, order_zone = order
     has_fill, last_fill, fill_zone = fill
     has_alert, last_alert = alert
+    if _idle(z, has_order):
+        return False, False, 0
     if z == MAX_ZONE:
         return has_order, (not has_alert) or now - last_alert >= s.alert_us, 0
     if has_order and has_placed and now - placed >= s.timeout_us:
@@ -316,7 +324,10 @@ def _keep_fill(fills: Any, n: int, row: tuple[float, ...]) -> Any:
 def _exposure(
     usd: float, dt: float, report_min: float, stats: tuple[float, float, float]
 ) -> tuple[float, float, float]:
-    """The step's statistics: ``(max |offset|, time outside, tracking error integral)``."""
+    """The step's statistics: ``(max |offset|, time outside, tracking error integral)``.
+
+    The totals loop's; ``run_kernel`` writes the same rule out over its arrays.
+    """
     maxabs, outside, te = stats
     a = abs(usd)
     if a > maxabs:
@@ -428,11 +439,16 @@ def run_kernel(
                 has_x[k] = True
                 xpos[k] = pos[k]
                 z = _zone(abs(o * price), s.min_usd, s.max_usd, s.step_usd)
+                zone[k] = z  # finish_cycle
+                if _idle(z, tracked[k] != 0):
+                    # Nothing to decide (the common case): skip loading the rest of the
+                    # state for _decide; loading it for every symbol and cycle cost this
+                    # loop ~5 % (measured against 97a994c).
+                    continue
                 do_cancel, do_alert, place = _decide(
                     z, now, (tracked[k] != 0, has_placed[k], placed[k], order_zone[k]),
                     (has_fill[k], last_fill[k], fill_zone[k]), (has_alert[k], last_alert[k]), s,
                 )  # fmt: skip
-                zone[k] = z  # finish_cycle
                 # the actions, in the order decide() lists them
                 if do_cancel:
                     v_serial[k] = 0
@@ -485,9 +501,14 @@ def run_kernel(
         dt = epochs[i + 1] - t if i < n - 1 else 0.0
         for k in range(m):
             usd = ((pos[k] + init[k]) - ideals[i, k]) * prices[i, k]
-            maxabs[k], outside[k], te[k] = _exposure(
-                usd, dt, s.report_min, (maxabs[k], outside[k], te[k])
-            )
+            # _exposure's rule, written out: through the helper every symbol's three
+            # statistics are stored back each step, and this loop ran ~9 % slower.
+            a = abs(usd)
+            if a > maxabs[k]:
+                maxabs[k] = a
+            if a >= s.report_min:
+                outside[k] += dt
+            te[k] += usd * usd * dt
             if dirty[k]:
                 dirty[k] = False
                 if record:
