@@ -33,14 +33,16 @@ from typing import Any
 COMPILED_TARGET = 50_000_000
 CYCLE_TARGET = 10_000
 CYCLE_MEMORY_MB = 500.0
-REPEATS = 7
+REPEATS = 15
 ENGINES = ("data", "fast", "compiled", "cycle", "cycle-memory")
+PRE_SHARED = "97a994c"  # the kernel before its two loops shared their helpers
 
 
 def loop_rates(
     out: dict[str, object], scenario: Any, config: Any, model: Any, arrays: Any, ideals: Any
 ) -> None:
-    """The loop alone (totals only, as a sweep runs it): today's and 76c96cc's kernel,
+    """The loop alone (totals only, as a sweep runs it): today's kernel, 97a994c's (its
+    totals loop before the shared helpers) and 76c96cc's (before the totals loop),
     alternated ``REPEATS`` times in this process; medians of wall and CPU time."""
     import numpy as np
 
@@ -50,6 +52,7 @@ def loop_rates(
     from _old_kernel import old_kernel
 
     old = old_kernel()
+    pre = old_kernel(PRE_SHARED)
     symbols = arrays.symbols
     rules, start, avg = compiled._market(model, arrays, ideals, initial_hedge=True)
     fp, ip = compiled._vectors(compiled._params(None, config), config, model)
@@ -60,6 +63,11 @@ def loop_rates(
     runs: dict[str, Any] = {"new": lambda: compiled.run_arrays(
         scenario, config, model=model, arrays=arrays, ideals=ideals, record=False
     ).book}  # fmt: skip
+    # The same loop called directly, as the baselines are (no Python set-up around it).
+    runs["now"] = lambda: compiled.kernel().totals_kernel(*args)[0]
+    if pre is not None:
+        pre.totals_kernel(*args)  # compile or load its cache
+        runs["pre"] = lambda: pre.totals_kernel(*args)[0]
     if old is not None:
         old.run_kernel(*args, False)  # compile or load its cache
         runs["old"] = lambda: old.run_kernel(*args, False)[4]
@@ -78,6 +86,8 @@ def loop_rates(
         out[f"{name}_kernel_cpu_s"] = statistics.median(cpus[name])
     if old is not None:
         out["same_book"] = bool(np.array_equal(books["new"], books["old"]))
+    if pre is not None:
+        out["same_book_pre"] = bool(np.array_equal(books["new"], books["pre"]))
 
 
 def child(engine: str, days: float, steps: int | None, record_every: int, seed: int) -> None:
@@ -187,7 +197,13 @@ def main() -> int:
             )
         if "warmup_s" in r:
             line += f"  [compile/cache load {r['warmup_s']:.2f} s]"
-        for name, label in (("new", "loop alone"), ("old", "  76c96cc loop")):
+        loops = (
+            ("new", "loop alone"),
+            ("now", "  direct call"),
+            ("pre", f"  {PRE_SHARED} loop"),
+            ("old", "  76c96cc loop"),
+        )
+        for name, label in loops:
             if f"{name}_kernel_s" not in r:
                 continue
             wall, cpu = r[f"{name}_kernel_s"], r[f"{name}_kernel_cpu_s"]
@@ -200,14 +216,20 @@ def main() -> int:
             )
         if "same_book" in r:
             line += f"\n  same totals as the 76c96cc loop: {r['same_book']}"
+        if "same_book_pre" in r:
+            line += f"\n  same totals as the {PRE_SHARED} loop: {r['same_book_pre']}"
+            ok &= bool(r["same_book_pre"])
         print(line, flush=True)
     if "new loop" in rates:
         best = max(rates["new loop"], rates["new loop cpu"])
         met = best >= COMPILED_TARGET
         ok &= met
         base = ""
+        if "pre loop cpu" in rates:
+            ratio = rates["now loop cpu"] / rates["pre loop cpu"]
+            base += f"; direct call x{ratio:.3f} the {PRE_SHARED} loop"
         if "old loop cpu" in rates:
-            base = f"; x{rates['new loop cpu'] / rates['old loop cpu']:.2f} the 76c96cc loop"
+            base += f"; x{rates['new loop cpu'] / rates['old loop cpu']:.2f} the 76c96cc loop"
         if "fast" in rates:
             base += f", x{rates['new loop'] / rates['fast']:,.0f} the fast engine"
         verdict = "met" if met else "NOT met"

@@ -6,8 +6,9 @@ Writes a year of minute data as CSV to a temporary directory, then measures
 * loading it: cold CSV parse vs the ``.npz`` price cache (target <= 2 s);
 * the 100-config sweep (10 minimum thresholds x 10 close ratios) with the
   compiled engine, compiled code already cached: the default (one parallel
-  compiled call over all local cores), one thread, and the previous default
-  (76c96cc's loop on a thread pool) as baseline (target < 5 s);
+  compiled call over all local cores), one thread, the same default with
+  97a994c's kernel (before its two loops shared their helpers) and the
+  previous default (76c96cc's loop on a thread pool) as baselines (target < 5 s);
 * the fast engine on the same grid: ``--fast-configs`` of the configs are run
   (a full 100 would take minutes) and the 100-config time extrapolated.
 
@@ -24,12 +25,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 SWEEP_TARGET_S = 5.0
+PRE_SHARED = "97a994c"  # the kernel before its two loops shared their helpers
+T = TypeVar("T")
 LOAD_TARGET_S = 2.0
 GRID = {
     "threshold_min_usd": [10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0, 60.0, 75.0],
@@ -65,6 +69,18 @@ def old_sweep(scenario: Any, config: Any, old: ModuleType) -> list[dict[str, Any
     with ThreadPoolExecutor(max_workers=cpus) as pool:
         parts = [idx[i : i + size] for i in range(0, len(idx), size)]
         return [row for rows in pool.map(chunk, parts) for row in rows]
+
+
+def with_kernel(module: ModuleType, run: Callable[[], T]) -> T:
+    """``run()`` with the compiled engine using ``module`` as its kernel (a baseline)."""
+    from xlp_adapters.backtest import compiled
+
+    saved = compiled.kernel
+    compiled.kernel = lambda: module
+    try:
+        return run()
+    finally:
+        compiled.kernel = saved
 
 
 def main() -> int:
@@ -124,7 +140,12 @@ def main() -> int:
     old = old_kernel()
     if old is not None:
         old_sweep(scenario.head(30), config, old)  # compile or load its cache
-    times: dict[str, list[float]] = {"all": [], "one": [], "old": []}
+    pre = old_kernel(PRE_SHARED)
+    if pre is not None:  # compile or load its cache
+        with_kernel(
+            pre, lambda: sweep(scenario.head(30), {"close_ratio_pct": [40.0]}, config=config)
+        )
+    times: dict[str, list[float]] = {"all": [], "one": [], "pre": [], "old": []}
     for _ in range(args.repeats):
         t0 = time.perf_counter()
         frame = sweep(scenario, GRID, config=config)
@@ -133,6 +154,10 @@ def main() -> int:
             t0 = time.perf_counter()
             sweep(scenario, GRID, config=config, executor=one)
             times["one"].append(time.perf_counter() - t0)
+        if pre is not None:
+            t0 = time.perf_counter()
+            pre_frame = with_kernel(pre, lambda: sweep(scenario, GRID, config=config))
+            times["pre"].append(time.perf_counter() - t0)
         if old is not None:
             t0 = time.perf_counter()
             rows = old_sweep(scenario, config, old)
@@ -146,6 +171,14 @@ def main() -> int:
         f"{one_thread:6.2f} s ({work / one_thread:,.0f}/s)   target {SWEEP_TARGET_S} s "
         f"{'met' if met else 'NOT met'}"
     )
+    if pre is not None:
+        before = statistics.median(times["pre"])
+        same = pre_frame.equals(frame)
+        ok &= same
+        print(
+            f"  baseline, {PRE_SHARED}'s kernel (before the shared helpers), same default: "
+            f"{before:6.2f} s   now x{all_cores / before:.3f} its time; same rows: {same}"
+        )
     if old is not None:
         before = statistics.median(times["old"])
         same = [r["fills"] for r in rows] == frame["fills"].tolist() and [

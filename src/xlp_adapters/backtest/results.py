@@ -206,14 +206,7 @@ class Summary:
         import pandas as pd
 
         rows = {sym: attrs.asdict(s) for sym, s in self.by_symbol.items()}
-        total = {
-            "fills": self.fills, "volume_usd": self.volume_usd, "fees": self.fees,
-            "funding": self.funding, "realised_pnl": self.realised_pnl,
-            "unrealised_pnl": self.unrealised_pnl, "hedge_pnl": self.hedge_pnl,
-            "max_abs_offset_usd": self.max_abs_offset_usd,
-            "time_outside_threshold_s": self.time_outside_threshold_s, "alerts": self.alerts,
-        }  # fmt: skip
-        rows["total"] = total
+        rows["total"] = {name: getattr(self, name) for name in _TOTALLED}
         columns = [f.name for f in attrs.fields(SymbolSummary)]
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
         frame.index.name = "symbol"
@@ -281,6 +274,13 @@ class Summary:
                 f"pnl ${s.hedge_pnl:,.2f}  max |offset| ${s.max_abs_offset_usd:,.2f}"
             )
         return "\n".join(lines)
+
+
+# The per-symbol figures a Summary also holds for the whole run (their sum; the max
+# for the extreme): one list, read off the two classes, for summary() and to_frame().
+_TOTALLED: tuple[str, ...] = tuple(
+    f.name for f in attrs.fields(SymbolSummary) if f.name in attrs.fields_dict(Summary)
+)
 
 
 COLUMN_ORDER = (
@@ -419,8 +419,13 @@ class Recorder:
         lp_start = None if math.isnan(lp[0]) else float(lp[0])
         lp_end = None if math.isnan(lp[1]) else float(lp[1])
         span = (sc.end - sc.start).total_seconds() * len(self.symbols)
-        outside = sum(self.outside_s.values())
-        hedge = sum(v.hedge_pnl for v in by.values())
+        # The run's totals: the symbols' sums, field by field (the extreme: their max).
+        totals: dict[str, Any] = {
+            name: sum(getattr(v, name) for v in by.values())
+            for name in _TOTALLED
+            if name != "max_abs_offset_usd"
+        }
+        outside, hedge = totals["time_outside_threshold_s"], totals["hedge_pnl"]
         lp_pnl = None if lp_start is None or lp_end is None else lp_end - lp_start
         return Summary(
             engine=engine,
@@ -429,22 +434,14 @@ class Recorder:
             steps=len(sc.times),
             cycles=self.cycles,
             symbols=self.symbols,
-            fills=sum(v.fills for v in by.values()),
-            volume_usd=sum(v.volume_usd for v in by.values()),
-            fees=sum(v.fees for v in by.values()),
-            funding=sum(v.funding for v in by.values()),
-            realised_pnl=sum(v.realised_pnl for v in by.values()),
-            unrealised_pnl=sum(v.unrealised_pnl for v in by.values()),
-            hedge_pnl=hedge,
             lp_value_start=lp_start,
             lp_value_end=lp_end,
             lp_pnl=lp_pnl,
             net_pnl=None if lp_pnl is None else lp_pnl + hedge,
             max_abs_offset_usd=max(self.max_abs.values(), default=0.0),
-            time_outside_threshold_s=outside,
             time_outside_threshold_pct=100.0 * outside / span if span > 0 else 0.0,
-            alerts=sum(self.alerts.values()),
             by_symbol=by,
+            **totals,
             tracking_error_usd=0.0 if columns is None else self.tracking_error(columns),
             max_drawdown_usd=0.0 if columns is None else self.max_drawdown(columns),
         )
