@@ -134,7 +134,7 @@ def _int_in(value: Any, field: str) -> int | None:
 def symbol_state_to_dict(s: SymbolState) -> dict[str, Any]:
     """The stored form. An optional field that holds nothing is left out: every
     reader takes a missing field as ``None``, and an idle symbol's state is then
-    a third of the size (it is written every cycle for every symbol)."""
+    under half the size (it is written every cycle for every symbol)."""
     out: dict[str, Any] = {"offset": s.offset, "cost_basis": s.cost_basis}
     for key, value in (
         ("exchange_position", s.exchange_position),
