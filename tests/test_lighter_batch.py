@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ pytest.importorskip("lighter")
 
 from lighter_rig import lighter_rig, limit, sent
 from xlp_adapters.audit import MemoryAuditSink
+from xlp_adapters.lighter.batches import Refused
 from xlp_core.errors import DuplicateOrderError, OrderRejectedError
 from xlp_core.execution import SubmitOutcome, submit_order
 from xlp_core.models import OrderRequest, OrderType, Side
@@ -245,9 +247,19 @@ async def test_cancel_orders_in_several_batches_raises_the_first_failure() -> No
     async with lighter_rig(batch_size=2) as (sim, ex, account):
         await ex.place_orders([ask(6300 + i, s) for i, s in enumerate(SYMBOLS)])
         await ex.open_orders(())
-        sim.fail_next("sendTxBatch", "400:21500")  # the first batch refused at its first tx
+        # The first batch refused at its first tx. Picked by name, not as the next post
+        # to arrive: the batches are in flight together, and may land in any order.
+        post = ex._post_checked
+
+        async def refuse_first(what: str, txs: Any) -> Any:
+            if what == "cancel SOL,ETH":
+                return Refused(21500, "injected")
+            return await post(what, txs)
+
+        ex._post_checked = refuse_first  # type: ignore[method-assign]
         with pytest.raises(OrderRejectedError, match="cancel SOL,ETH: venue code 21500"):
             await ex.cancel_orders(SYMBOLS)
+        ex._post_checked = post  # type: ignore[method-assign]
         live = sorted(o.client_order_index for o in sim.orders(account) if o.live)
         assert live[:2] == [6300, 6301]  # SOL and ETH untouched
         assert len(live) == 2  # the later batches re-signed and run: nothing ran twice
@@ -300,7 +312,7 @@ async def test_random_faults_through_the_shared_sender() -> None:
 
 def test_raced_picks_the_run_refused_invalid_nonce_after_the_batches_that_ran() -> None:
     """Only batches every one before which ran (or races with them) go again as signed."""
-    from xlp_adapters.lighter.batches import NotSent, Refused, Unknown, raced
+    from xlp_adapters.lighter.batches import NotSent, Unknown, raced
 
     nonce, margin = Refused(21104, "invalid nonce"), Refused(21739, "not enough margin")
     unknown = Unknown("place", "timed out")
