@@ -615,11 +615,11 @@ class LighterExchange(ExchangeDefaults):
         answer, as the first round does, each :data:`REPOST_SPACING` after
         the one before (posts sent at one instant reach the venue in any
         order). A signed tx runs only at its own nonce, so it never runs
-        twice. Each round runs at least its first batch, whose nonce is the
-        next one: those that raced again go once more, so this ends after at
-        most one round per batch, usually one. The first refused "invalid
-        nonce" again met a stale nonce, not a race: it is left to be
-        re-signed. Updates ``errors`` in place.
+        twice. Each round settles at least its first batch, whose nonce is
+        the next one: it runs, or its error ends the run. Those that raced
+        again go once more, so this ends after at most one round per batch,
+        usually one. A first refused "invalid nonce" again met a stale nonce,
+        not a race: it is left to be re-signed. Updates ``errors`` in place.
         """
         while group := raced(errors):
             log.warning(
