@@ -69,6 +69,12 @@ def shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def check_idle_fsync(value: object, field: str) -> None:
+    """``ConfigError`` unless ``value`` is one of :data:`IdleFsync` (the config and the journal)."""
+    if value not in get_args(IdleFsync):
+        raise ConfigError(field, f"must be 'background' or 'inline', got {shown(value)}")
+
+
 def _number(name: str, value: object) -> float:
     """``value`` as a float in range, or a ConfigError that never echoes a key."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -230,11 +236,7 @@ class HedgeConfig:
             raise ConfigError(
                 "mode", f"exchange {shown(self.exchange)} trades real money: set mode = 'live'"
             )
-        if self.journal_idle_fsync not in get_args(IdleFsync):
-            raise ConfigError(
-                "journal_idle_fsync",
-                f"must be 'background' or 'inline', got {shown(self.journal_idle_fsync)}",
-            )
+        check_idle_fsync(self.journal_idle_fsync, "journal_idle_fsync")
         if not self.namespace or len(self.namespace) > 64:
             raise ConfigError("namespace", "must be 1-64 characters")
         if self.max_cycle_notional_usd < self.max_order_notional_usd:

@@ -8,7 +8,6 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import get_args
 
 from typing_extensions import override
 
@@ -27,8 +26,8 @@ from xlp_adapters.stores.sqlite import (
 )
 from xlp_core import audit as A
 from xlp_core.audit import AuditEvent
-from xlp_core.config import IdleFsync
-from xlp_core.errors import AuditError, ConfigError, StateCorruptError, StateError
+from xlp_core.config import IdleFsync, check_idle_fsync
+from xlp_core.errors import AuditError, StateCorruptError, StateError
 from xlp_core.ports import Journal
 from xlp_core.state import HedgeState
 
@@ -63,8 +62,7 @@ class SqliteJournal(Closing, Journal):
         secrets: Iterable[str] = (),
         idle_fsync: IdleFsync = "background",
     ) -> None:
-        if idle_fsync not in get_args(IdleFsync):
-            raise ConfigError("idle_fsync", f"must be 'background' or 'inline', got {idle_fsync!r}")
+        check_idle_fsync(idle_fsync, "idle_fsync")
         self.path = Path(path)
         self.idle_fsync = idle_fsync
         self._lock = threading.Lock()
