@@ -201,15 +201,15 @@ def _plain_tail(s: SymbolState) -> str | None:
     if _UNUSUAL in times:
         return None
     fill_j, placed_j, alert_j = times
-    texts = (fill_j, _int_json(oz), _int_json(oid), placed_j, alert_j, _int_json(zone))
-    fields = zip(_TAIL_KEYS, (*texts, _int_json(fz)), strict=True)
+    texts = (
+        fill_j, _int_json(oz), _int_json(oid), placed_j, alert_j, _int_json(zone), _int_json(fz)
+    )  # fmt: skip
+    fields = zip(_TAIL_KEYS, texts, strict=True)
     return "".join(f',"{key}":{text}' for key, text in fields if text) + "}"
 
 
-_TAIL_KEYS = (
-    "last_fill_at", "order_zone", "order_id", "order_placed_at", "last_alert_at", "zone",
-    "fill_zone",
-)  # fmt: skip
+# The fields after the numbers, in the class's order, which ``symbol_state_to_dict`` keeps.
+_TAIL_KEYS = tuple(a.name for a in attrs.fields(SymbolState))[3:]
 
 
 def _is_int(v: object) -> bool:
