@@ -16,9 +16,10 @@ What it adds on top of the SDK, which validates nothing:
 * every resting order carries an expiry, and ``arm_dead_man_switch`` keeps a
   venue-side scheduled cancel-all armed;
 * nonces we manage: fetched once, advanced on success, re-fetched after any
-  failure; a batch refused "invalid nonce" (nothing of it ran) is posted at
-  most ``NONCE_RETRIES`` (1) more times; the batches of a round that only
-  raced ahead go again together, as signed (one more round trip in all);
+  failure; the batches of a round refused "invalid nonce" (nothing of them
+  ran) only because they raced ahead go again together, as signed (about
+  one more round trip in all); any other batch refused so is re-signed at
+  most ``NONCE_RETRIES`` (1) time;
 * 21728 (client order index exists) is :class:`DuplicateOrderError`, other
   refusals :class:`OrderRejectedError`, 429 :class:`RateLimitedError`, a
   timeout or 5xx on a send :class:`OrderOutcomeUnknownError`.
@@ -570,10 +571,10 @@ class LighterExchange(ExchangeDefaults):
         batches that only raced ahead are posted again together
         (:meth:`_repost_raced`); then, in nonce order, a batch refused
         "invalid nonce" or not sent is re-signed with a fresh nonce (at most
-        :data:`NONCE_RETRIES` (1) times after "invalid nonce", a batch not
-        sent once more than that),
-        without the orders of a market in ``targets`` whose cancel-all is not
-        known to have run (those come back as a batch of :class:`Held`).
+        :data:`NONCE_RETRIES` (1) time after "invalid nonce", a batch not sent
+        once more than that), without the orders of a market in ``targets``
+        whose cancel-all is not known to have run (those come back as a batch
+        of :class:`Held`).
         """
         try:
             first = await self._next_nonce()
