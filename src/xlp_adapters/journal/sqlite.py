@@ -39,9 +39,10 @@ class SqliteJournal(Closing, Journal):
     ``append_many`` and ``save`` are each one transaction and one fsync, and
     return once their WAL frames are on disk. The one exception is the commit
     of an idle cycle (only ``cycle_start``, ``decisions`` and ``cycle_end``
-    events) with ``idle_fsync="background"`` (the default): it returns once
-    written, safe from a crash of the process, and its fsync runs on a thread
-    right after, while the next cycle waits on the network. The WAL is one
+    events) with ``idle_fsync="background"`` (the default): it goes through a
+    second connection set to ``synchronous=NORMAL``, returns once written,
+    safe from a crash of the process, and its fsync runs on a thread right
+    after, while the next cycle waits on the network. The WAL is one
     append-only file, so the fsync of any later write (an order's write-ahead
     record first of all) covers it too; a failed background fsync makes every
     later write raise ``AuditError``. :meth:`flush` waits for it;
@@ -83,6 +84,7 @@ class SqliteJournal(Closing, Journal):
         with contextlib.suppress(sqlite3.Error):  # a tuning knob: the default is safe too
             conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         self._conn: sqlite3.Connection | None = conn
+        self._idle_conn: sqlite3.Connection | None = None
         self._checkpointer = Checkpointer(self.path)
         self._syncer = WalSyncer(self.path)
         self.store = SqliteStateStore.attached(self.path, conn, self._lock, keep=keep)
@@ -105,19 +107,29 @@ class SqliteJournal(Closing, Journal):
             self._syncer.check()
             self.store.forget()
             try:
-                if idle:
-                    conn.execute("PRAGMA synchronous=NORMAL")  # fsynced by the syncer
-                try:
-                    self._transaction(conn, rows, state, body)
-                finally:
-                    if idle:
-                        self._restore_full_sync(conn)
+                self._transaction(self._idle_connection() if idle else conn, rows, state, body)
                 self.store.remember(conn, loaded)
                 self._checkpointer.committed()
             except (sqlite3.Error, OverflowError) as exc:
                 raise AuditError(f"{self.path}: journal commit failed: {exc}") from exc
             if idle:
                 self._syncer.request()
+
+    def _idle_connection(self) -> sqlite3.Connection:
+        """The connection idle commits go through: ``synchronous=NORMAL`` (fsynced
+        by the syncer), opened on the first one. Every other write uses the
+        ``FULL`` one, so no write can ever find the wrong setting left behind."""
+        if self._idle_conn is None:
+            conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            try:
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except BaseException:
+                conn.close()
+                raise
+            self._idle_conn = conn
+        return self._idle_conn
 
     def _transaction(
         self, conn: sqlite3.Connection, rows: list[Row], state: HedgeState, body: str
@@ -135,16 +147,6 @@ class SqliteJournal(Closing, Journal):
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             raise
-
-    def _restore_full_sync(self, conn: sqlite3.Connection) -> None:
-        """Back to ``FULL`` for every other write; a journal that cannot be is closed."""
-        try:
-            conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
-            self._conn = self.store._conn = self.audit._conn = None  # no write without its fsync
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-            raise AuditError(f"{self.path}: cannot restore synchronous=FULL: {exc}") from exc
 
     def flush(self) -> None:
         """Wait until every commit is on disk (idle commits are fsynced in the background)."""
@@ -208,12 +210,14 @@ class SqliteJournal(Closing, Journal):
         self._checkpointer.close()
         with self._lock:
             conn, self._conn = self._conn, None
+            idle_conn, self._idle_conn = self._idle_conn, None
             held, self._state_lock = self._state_lock, None
             self.store._conn = None
             self.audit._conn = None
         try:
-            if conn is not None:
-                conn.close()
+            for c in (idle_conn, conn):
+                if c is not None:
+                    c.close()
         finally:
             if held is not None:
                 held.release()
