@@ -57,9 +57,11 @@ from xlp_core.audit import AuditEvent, order_events
 from xlp_core.config import HedgeConfig
 from xlp_core.cooldown import CooldownStatus
 from xlp_core.decision import (
+    QUIET_REASON,
     Action,
     ActionKind,
     Decision,
+    DecisionParams,
     ExecOutcome,
     Observation,
     after_alert,
@@ -68,6 +70,7 @@ from xlp_core.decision import (
     after_market,
     check_now,
     finish_cycle,
+    quiet,
 )
 from xlp_core.errors import (
     ActionRefusedError,
@@ -251,6 +254,18 @@ class _Plan:
     cancel: bool = False
 
 
+@attrs.define
+class _Quiet:
+    """A symbol :func:`~xlp_core.decision.quiet` settled: nothing to do.
+
+    Its audit record is all its report needs, built only if read.
+    """
+
+    symbol: str
+    state: SymbolState
+    record: dict[str, Any]
+
+
 async def run_hedge_cycle(
     *,
     exchange: Exchange,
@@ -341,12 +356,19 @@ async def run_hedge_cycle(
 
     # --- 3. decide per symbol (pure) -------------------------------------
     plans: list[_Plan] = []
+    calm: list[_Quiet] = []  # symbols with nothing to do (the default strategy only)
     undecided: dict[str, SymbolReport] = {}  # symbols skipped, with the error
     decided: dict[str, dict[str, Any]] = {}
     orders_by_symbol = _orders_by_symbol(venue["orders"])
     gap = _failed_read(venue) if pools_ok else "ideal hedge (pool read failed)"
+    params = _quiet_params(strategy) if gap is None else None
     for symbol in symbols:
         prev = state.symbol(symbol)
+        settled = _quiet(symbol, prev, ideals, venue, orders_by_symbol, config, params)
+        if settled is not None:
+            decided[symbol] = settled.record
+            calm.append(settled)
+            continue
         try:
             if gap is not None:
                 raise MissingSymbolError(symbol, gap)
@@ -444,7 +466,8 @@ async def run_hedge_cycle(
 
     # --- 8. one durable write: the cycle's events and the new state -------
     symbol_states = dict(state.symbols)  # one evolve below, not two (with_symbols)
-    symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans})
+    everyone: list[_Plan | _Quiet] = [*plans, *calm]
+    symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in everyone})
     new_state = attrs.evolve(
         state,
         symbols=symbol_states,
@@ -471,7 +494,7 @@ async def run_hedge_cycle(
     return CycleReport(
         cycle=cycle,
         started_at=now,
-        symbols=_Reports({**undecided, **{p.symbol: p for p in plans}}),
+        symbols=_Reports({**undecided, **{p.symbol: p for p in everyone}}),
         errors=tuple(errors),
         state=new_state,
         orders_sent=sent,
@@ -754,6 +777,53 @@ def _observation(
     )
 
 
+def _quiet_params(strategy: Strategy) -> DecisionParams | None:
+    """The default strategy's parameters: its ``decide`` is ``observe`` then
+    ``decide``, so :func:`~xlp_core.decision.quiet` may stand in for it. Any
+    other strategy (a subclass too) decides every symbol itself."""
+    return strategy.params if type(strategy) is ZoneStrategy else None
+
+
+def _quiet(
+    symbol: str,
+    prev: SymbolState,
+    ideals: Mapping[str, float],
+    venue: Mapping[str, Any],
+    orders: Mapping[str, tuple[int, ...]],
+    config: HedgeConfig,
+    params: DecisionParams | None,
+) -> _Quiet | None:
+    """``quiet`` for one symbol: ``None`` leaves it to the full machine (which also
+    names a missing price, position or market), as does ``params`` ``None``."""
+    if params is None:
+        return None
+    price = venue["prices"].get(symbol)
+    position = venue["positions"].get(symbol)
+    rules = venue["rules"].get(symbol)
+    if price is None or position is None or rules is None:
+        return None
+    ideal = ideals.get(symbol, 0.0)
+    settled = quiet(
+        prev, params, ideal=ideal, exchange_position=position, price=price,
+        initial_offset=config.initial_offsets.get(symbol, 0.0),
+        open_order_ids=orders.get(symbol, ()), rules=rules,
+    )  # fmt: skip
+    if settled is None:
+        return None
+    new, offset_usd = settled
+    record = {
+        "offset": new.offset,
+        "cost_basis": new.cost_basis,
+        "offset_usd": offset_usd,
+        "zone": None,
+        "price": price,
+        "ideal": ideal,
+        "position": position,
+        "reason": QUIET_REASON,
+    }  # what _decision_record writes for that decision
+    return _Quiet(symbol, new, record)
+
+
 def _decision_record(decision: Decision, obs: Observation) -> dict[str, Any]:
     """What the audit keeps per symbol and cycle (compact: flags only when set)."""
     observed = decision.observed
@@ -820,13 +890,15 @@ class _Reports(Mapping[str, SymbolReport]):
     it, not 50 objects built before the durable write whether read or not.
     """
 
-    def __init__(self, entries: Mapping[str, SymbolReport | _Plan]) -> None:
+    def __init__(self, entries: Mapping[str, SymbolReport | _Plan | _Quiet]) -> None:
         self._entries = dict(sorted(entries.items()))
 
     def __getitem__(self, symbol: str) -> SymbolReport:
         entry = self._entries[symbol]
         if isinstance(entry, _Plan):
             entry = self._entries[symbol] = _symbol_report(entry)
+        elif isinstance(entry, _Quiet):
+            entry = self._entries[symbol] = _quiet_report(entry)
         return entry
 
     def __iter__(self) -> Iterator[str]:
@@ -837,6 +909,21 @@ class _Reports(Mapping[str, SymbolReport]):
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
+
+
+def _quiet_report(calm: _Quiet) -> SymbolReport:
+    r = calm.record
+    return SymbolReport(
+        symbol=calm.symbol,
+        ideal=r["ideal"],
+        position=r["position"],
+        price=r["price"],
+        offset=r["offset"],
+        cost_basis=r["cost_basis"],
+        offset_usd=r["offset_usd"],
+        zone=None,
+        reason=r["reason"],
+    )
 
 
 def _symbol_report(plan: _Plan) -> SymbolReport:

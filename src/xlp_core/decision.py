@@ -74,6 +74,10 @@ class DecisionParams:
     post_only: bool = False
 
 
+QUIET_REASON = "within threshold"
+"""The reason of a decision with nothing to do (rule 3 with no order to cancel)."""
+
+
 @attrs.frozen
 class Observation:
     """What the venue and the pools said about one symbol this cycle."""
@@ -301,7 +305,7 @@ def decide(observed: Observed, obs: Observation, now: datetime, params: Decision
     actions: list[Action] = []
     must_cancel = has_order or bool(observed.stray_order_ids)
     if zone is None and not must_cancel:
-        return Decision(obs.symbol, observed, (), "within threshold")  # rule 3, nothing to cancel
+        return Decision(obs.symbol, observed, (), QUIET_REASON)  # rule 3, nothing to cancel
 
     def cancel(reason: str) -> None:
         if must_cancel:
@@ -369,6 +373,71 @@ def finish_cycle(decision: Decision) -> SymbolState:
     if state.zone == decision.observed.zone:
         return state
     return attrs.evolve(state, zone=decision.observed.zone)
+
+
+def quiet(
+    prev: SymbolState,
+    params: DecisionParams,
+    *,
+    ideal: float,
+    exchange_position: float,
+    price: float,
+    initial_offset: float = 0.0,
+    open_order_ids: tuple[int, ...] = (),
+    rules: MarketRules | None = None,
+) -> tuple[SymbolState, float] | None:
+    """The next state and ``offset_usd`` of a symbol with nothing to do, else ``None``.
+
+    A shortcut through :func:`observe`, :func:`decide` and :func:`finish_cycle`
+    for their most common outcome: within threshold, no order of ours, no
+    open order at all, no fill, no rebase. It gives the very state and figure
+    they would (a differential test holds it to that) while building one
+    object instead of five, and returns ``None`` whenever anything else may
+    apply, or an input is one the full machine would refuse: the full
+    machine then runs and says why. ``now`` plays no part in that outcome.
+    The arguments are :class:`Observation`'s fields, the symbol aside.
+    """
+    position, initial = exchange_position, initial_offset
+    if not (
+        type(ideal) is float
+        and type(position) is float
+        and type(initial) is float
+        and type(price) is float
+        and math.isfinite(ideal + position + initial)
+        and 0 < price < math.inf
+    ):
+        return None
+    if prev.order_id is not None or open_order_ids:
+        return None  # an order to keep, cancel or forget
+    last = prev.exchange_position
+    if last is not None:
+        moved = abs(position - last)
+        if moved and moved > position_tolerance(position, rules):
+            return None  # a fill
+    try:
+        offset, cost = calculate_offset_and_cost(
+            ideal, position + initial, price, prev.offset, prev.cost_basis
+        )
+        offset_usd = offset * price
+        if zone_for(offset_usd, params.thresholds) is not None:
+            return None
+    except (InvalidInputError, NegativeCostBasisError):
+        return None  # the full machine rebases, or names the bad input
+    if prev.zone is None and offset == prev.offset and cost == prev.cost_basis and position == last:
+        return prev, offset_usd  # unchanged: the very object, as observe keeps it
+    state = SymbolState(
+        offset=offset,
+        cost_basis=cost,
+        exchange_position=position,
+        last_fill_at=prev.last_fill_at,
+        order_zone=prev.order_zone,
+        order_id=None,
+        order_placed_at=prev.order_placed_at,
+        last_alert_at=prev.last_alert_at,
+        zone=None,
+        fill_zone=prev.fill_zone,
+    )
+    return state, offset_usd
 
 
 # --- transitions after execution -------------------------------------------
