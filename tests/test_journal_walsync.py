@@ -66,7 +66,9 @@ def test_an_idle_commit_returns_before_its_fsync(
     journal = SqliteJournal(tmp_path / "j.sqlite")
     journal.commit(idle(1), state(1))  # returns although the fsync has not run
     assert disk.calls == 0
-    assert sync_mode(journal) == 2  # FULL again for every other write
+    assert sync_mode(journal) == 2  # the main connection, for every other write
+    assert journal._idle_conn is not None
+    assert journal._idle_conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert journal.load() == state(1)
     disk.gate.set()
     journal.flush()

@@ -1,22 +1,111 @@
-"""Strict JSON reading, shared by the state stores and the audit sinks.
+"""Strict JSON, shared by the state stores and the audit sinks.
 
 Our writers never emit NaN or infinities, so reading one back means the
 bytes were not ours: refuse them instead of letting a NaN reach the core.
+
+:func:`dumps_fast` (audit data) uses orjson when ``xlp-core[speedups]`` is
+installed, for plain data only (:func:`_nones_if_plain`): its text may
+differ from the standard library's (``0.00001`` for ``1e-05``, UTF-8 for
+``\\u`` escapes) but reads back as the very same values. Anything else
+takes the standard library's path, which keeps every error and every
+lenient case as it was. State is always written by the standard library
+(:func:`dumps_compact`), so a state file's bytes never depend on extras.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from operator import countOf
 from typing import Any
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _SORTED = json.JSONEncoder(separators=(",", ":"), allow_nan=False, sort_keys=True)
 
 
+def _load_orjson() -> tuple[Callable[..., bytes], int, int, type[Exception]] | None:
+    """orjson's ``dumps``, its options (plain, sorted) and error; ``None`` when it
+    is not installed or ``XLP_PURE_JSON`` is set (the standard library only)."""
+    if os.environ.get("XLP_PURE_JSON"):
+        return None
+    try:
+        import orjson
+    except ImportError:
+        return None
+    # Refuse what the standard library refuses: datetimes, dataclasses and
+    # subclasses of str/int/dict raise here and take the standard path.
+    strict = (
+        orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+    return orjson.dumps, strict, strict | orjson.OPT_SORT_KEYS, orjson.JSONEncodeError
+
+
+_ORJSON = _load_orjson()
+
+
 def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
     """``json.dumps(obj, separators=(",", ":"), allow_nan=False)`` without building
     an encoder per call (that is a third of the time for a small object)."""
     return (_SORTED if sort_keys else _COMPACT).encode(obj)
+
+
+def dumps_fast(obj: Any, *, sort_keys: bool = False) -> str:
+    """:func:`dumps_compact`'s values, through orjson when it is installed and
+    ``obj`` is plain (about ten times faster for a cycle's ``decisions``)."""
+    if _ORJSON is not None:
+        nones = _nones_if_plain(obj)
+        if nones >= 0:
+            dumps, plain, ordered, failed = _ORJSON
+            try:
+                text = dumps(obj, option=ordered if sort_keys else plain)
+            except failed:
+                pass  # a non-str key, an int beyond 64 bits, a lone surrogate...
+            else:
+                # orjson writes NaN and infinities as null: one null more than
+                # the Nones (or a string holding "null") sends it the standard
+                # way, which refuses them.
+                if text.count(b"null") == nones:
+                    return text.decode()
+    return dumps_compact(obj, sort_keys=sort_keys)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+_ALLOWED = _SCALARS | _CONTAINERS
+
+
+def _nones_if_plain(obj: Any, depth: int = 0) -> int:
+    """The number of ``None`` in ``obj`` if it holds only exact JSON types (dict,
+    list, tuple, str, int, float, bool, None), else -1.
+
+    orjson writes some types the standard library refuses (enums, UUIDs):
+    those, and anything unusual, take the standard path. Checked in C per
+    container (``set(map(type, ...))``, ``countOf``), with a loop only over
+    nested containers.
+    """
+    kind = type(obj)
+    if kind is dict:
+        values: Any = obj.values()
+    elif kind is list or kind is tuple:
+        values = obj
+    else:
+        return int(obj is None) if kind in _SCALARS else -1
+    types = set(map(type, values))
+    if not types <= _ALLOWED or depth > 64:
+        return -1
+    nones = countOf(values, None) if type(None) in types else 0
+    if types.isdisjoint(_CONTAINERS):
+        return nones
+    for v in values:
+        if type(v) in _CONTAINERS:
+            inner = _nones_if_plain(v, depth + 1)
+            if inner < 0:
+                return -1
+            nones += inner
+    return nones
 
 
 def _no_constants(name: str) -> Any:

@@ -21,7 +21,7 @@ import attrs
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
-from xlp_adapters._json import dumps_compact, loads_strict
+from xlp_adapters._json import dumps_fast, loads_strict
 from xlp_adapters.audit.redact import normalise_secrets, redact
 from xlp_adapters.stores._fs import fsync_dir, preserve_copy
 from xlp_core.audit import AuditEvent
@@ -56,7 +56,7 @@ def redacted(event: AuditEvent, secrets: tuple[str, ...] = ()) -> AuditEvent:
 def data_to_json(obj: Any) -> str:
     """Strict JSON: NaN, infinities and non-JSON objects are an ``AuditError``."""
     try:
-        return dumps_compact(obj, sort_keys=True)
+        return dumps_fast(obj, sort_keys=True)
     except (TypeError, ValueError, RecursionError) as exc:
         raise AuditError(f"audit event data is not JSON-serialisable: {exc}") from exc
 
