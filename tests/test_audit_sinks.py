@@ -167,6 +167,37 @@ def test_memory_sink_scrubs_known_secrets() -> None:
     assert s.items[0].data["error"] == "token *** expired"
 
 
+@settings(max_examples=300)
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(alphabet='ab"\\é*/ '),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(st.sampled_from(["x", "token", "ab", 'a"b', "é"]), inner, max_size=4),
+        ),
+        max_leaves=12,
+    ),
+    st.lists(st.text(alphabet='ab"\\é*/ ', min_size=1, max_size=3), max_size=3),
+)
+def test_the_one_scan_for_secrets_writes_what_redacting_every_string_would(
+    data: Any, secrets: list[str]
+) -> None:
+    """Secrets are looked for once in the written text; only a hit (or a secret
+    with characters JSON escapes) redacts every string: the text is the same."""
+    from xlp_adapters.audit.jsonl import data_to_json, event_data_json, event_to_json
+    from xlp_adapters.audit.redact import normalise_secrets
+
+    e = event(payload=data)
+    norm = normalise_secrets(secrets)
+    assert event_data_json(e, norm) == data_to_json(redact(e.data, norm))
+    whole = {**e.to_dict(), "data": redact(e.data, norm)}
+    assert event_to_json(e, norm) == data_to_json(whole)
+
+
 # --- redact ----------------------------------------------------------------------
 
 

@@ -8,11 +8,12 @@ fails where the file would have failed in production.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,6 +39,12 @@ _CHUNK = 64 * 1024
 
 def redacted(event: AuditEvent, secrets: tuple[str, ...] = ()) -> AuditEvent:
     """The event as a sink stores it: checked, and with its data redacted."""
+    check_event(event)
+    return attrs.evolve(event, data=redact(event.data, secrets))
+
+
+def check_event(event: AuditEvent) -> None:
+    """``AuditError`` unless ``event`` is an ``AuditEvent`` a sink can store."""
     if not isinstance(event, AuditEvent):
         raise AuditError(f"not an AuditEvent: {type(event).__name__}")
     if not isinstance(event.at, datetime):
@@ -50,7 +57,6 @@ def redacted(event: AuditEvent, secrets: tuple[str, ...] = ()) -> AuditEvent:
         raise AuditError(f"audit event symbol must be a string, got {event.symbol!r}")
     if not isinstance(event.data, Mapping):
         raise AuditError(f"audit event data must be a mapping, got {type(event.data).__name__}")
-    return attrs.evolve(event, data=redact(event.data, secrets))
 
 
 def data_to_json(obj: Any) -> str:
@@ -63,7 +69,40 @@ def data_to_json(obj: Any) -> str:
 
 def event_to_json(event: AuditEvent, secrets: tuple[str, ...] = ()) -> str:
     """One line of the log (no newline), redacted; ``AuditError`` if it cannot be written."""
-    return data_to_json(redacted(event, secrets).to_dict())
+    check_event(event)
+    head = {"at": event.at.isoformat(), "kind": event.kind, "cycle": event.cycle}
+    return _scrubbed_json(
+        lambda s: {**head, "symbol": event.symbol, "data": redact(event.data, s)}, secrets
+    )
+
+
+def event_data_json(event: AuditEvent, secrets: tuple[str, ...] = ()) -> str:
+    """The JSON of ``redacted(event, secrets).data``, checked like :func:`event_to_json`."""
+    check_event(event)
+    return _scrubbed_json(lambda s: redact(event.data, s), secrets)
+
+
+def _scrubbed_json(build: Callable[[tuple[str, ...]], Any], secrets: tuple[str, ...]) -> str:
+    """``data_to_json(build(secrets))``, looking for the secrets once, in the text.
+
+    ``build`` redacts with the secrets it is given: secret keys are masked
+    either way, and the secrets only change strings holding one. A secret
+    with nothing JSON escapes shows as it is in the text of any string
+    holding it, so a text without any is already the answer: one substring
+    search per secret instead of one per string. Otherwise (or for a secret
+    with escaped characters) it is built and written again with them.
+    """
+    text = data_to_json(build(()))
+    if secrets and (not _verbatim(secrets) or any(secret in text for secret in secrets)):
+        text = data_to_json(build(secrets))
+    return text
+
+
+@functools.lru_cache(maxsize=64)
+def _verbatim(secrets: tuple[str, ...]) -> bool:
+    """True if no secret has a character JSON text escapes (either writer): all of
+    them printable ASCII without ``"`` or ``\\``."""
+    return all(" " <= c <= "~" and c not in '"\\' for secret in secrets for c in secret)
 
 
 def event_from_json(text: str | bytes) -> AuditEvent:

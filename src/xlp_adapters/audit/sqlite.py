@@ -14,7 +14,7 @@ from typing_extensions import override
 
 from xlp_adapters._closing import Closing
 from xlp_adapters._json import loads_strict
-from xlp_adapters.audit.jsonl import data_to_json, redacted
+from xlp_adapters.audit.jsonl import event_data_json
 from xlp_adapters.audit.redact import normalise_secrets
 from xlp_adapters.stores.sqlite import AUDIT_APPLICATION_ID, open_database
 from xlp_core.audit import ORDER_KINDS, AuditEvent
@@ -86,9 +86,8 @@ class SqliteAuditSink(Closing, AuditSink):
 
     def row(self, event: AuditEvent) -> Row:
         """The event as stored (redacted, strict JSON); ``AuditError`` if it cannot be."""
-        clean = redacted(event, self._secrets)
-        data = data_to_json(clean.data)
-        return (clean.at.isoformat(), clean.kind, clean.cycle, clean.symbol, data)
+        data = event_data_json(event, self._secrets)
+        return (event.at.isoformat(), event.kind, event.cycle, event.symbol, data)
 
     @override
     def append_many(self, events: Sequence[AuditEvent]) -> None:
