@@ -11,10 +11,14 @@ Two markets: "static" (prices and pool weights never move) and "drift"
 do, while the hedge stays within the threshold: still idle). An
 optimisation must help both.
 
-The baseline is the whole library at commit ``BASELINE`` (``git archive``
-of ``src/``), run in a second worker process beside the current checkout's
-worker; each measurement alternates between the two, so both see the same
-machine phases. Without git only the current figures are printed. Target:
+The SQLite journal is opened as ``xlp run`` opens it, with a secret to
+scrub from every stored string. The baseline is the whole library at commit
+``BASELINE`` (``git archive`` of ``src/``), run in a worker process beside
+the current checkout's worker and a third one running the current library
+with ``XLP_PURE_JSON=1`` ("pure": the audit's JSON by the standard library,
+as without ``xlp-core[speedups]``); each measurement alternates between
+them, so all see the same machine phases. Without git the baseline column
+is empty. Target:
 <= 1.2 x RTT at 20 ms for N <= 50 with SQLite, i.e. at most 4 ms of local
 work for 50 symbols.
 
@@ -46,7 +50,8 @@ from typing import Any
 
 from _baseline import export_src
 
-BASELINE = "97a994c"  # main before the fifth session (every state field written, nulls too)
+BASELINE = "10a6ee8"  # main before the sixth session (no quiet path, no orjson)
+BENCH_SECRET = "0x" + "5eC7e7" * 12  # stands for the Lighter key xlp run has the sinks scrub
 
 
 class BenchPool:
@@ -113,7 +118,8 @@ def stores(kind: str, tmp: Path) -> tuple[Any, Any]:
         return NullJournal(), NullJournal()
     if kind == "memory":
         return MemoryStateStore(), MemoryAuditSink()
-    journal = SqliteJournal(tmp / "journal.sqlite")
+    # With a secret to scrub, as ``xlp run`` opens it (the Lighter key).
+    journal = SqliteJournal(tmp / "journal.sqlite", secrets=[BENCH_SECRET])
     return journal, journal
 
 
@@ -200,8 +206,8 @@ def worker() -> None:
 
 
 class Worker:
-    def __init__(self, src: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(src)}
+    def __init__(self, src: Path, **extra_env: str) -> None:
+        env = {**os.environ, "PYTHONPATH": str(src), **extra_env}
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
@@ -238,38 +244,58 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         base_src = export_src(args.baseline, Path(tmp_dir))
         new = Worker(here)
+        pure = Worker(here, XLP_PURE_JSON="1")
         base = Worker(base_src) if base_src is not None else None
         print(f"idle cycle, {args.cycles} cycles per run, median of {args.repeat} runs")
         print(f"baseline: {'library at ' + args.baseline if base else 'none (no git)'}")
+        print(f"audit JSON: {speedups()}; 'pure': the same library with XLP_PURE_JSON=1")
         cols = ("store", "market", "N", "RTT ms", "new ms", "new cpu", "base ms", "base cpu")
         widths = (7, 6, 3, 6, 8, 8, 8, 8)
         print(
             " ".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True)),
-            " new xRTT base xRTT  wait ms local ms",
+            " new xRTT pure xRTT base xRTT  wait ms local ms",
         )
         try:
             for kind in args.kinds.split(","):
                 for drift in (False, True):
                     for rtt_ms in (0.0, args.rtt_ms):
                         for n in (int(x) for x in args.sizes.split(",")):
-                            row(new, base, kind, drift, rtt_ms, n, args)
+                            row(new, pure, base, kind, drift, rtt_ms, n, args)
         finally:
-            new.close()
-            if base is not None:
-                base.close()
+            for w in (new, pure, base):
+                if w is not None:
+                    w.close()
     print(f"target: <= 1.2 x RTT at {args.rtt_ms:.0f} ms for every N <= 50 (sqlite),")
     print("i.e. at most 4 ms of local work for 50 symbols. 'wait ms' is the cycle's waits")
     print("alone (five concurrent sleep(RTT)) on this machine; 'local ms' = new ms - wait ms.")
 
 
+def speedups() -> str:
+    """Which writer the current library uses for audit JSON."""
+    try:
+        import orjson
+    except ImportError:
+        return "the standard library (xlp-core[speedups] not installed)"
+    return f"orjson {orjson.__version__} (xlp-core[speedups])"
+
+
 def row(
-    new: Worker, base: Worker | None, kind: str, drift: bool, rtt_ms: float, n: int, args: Any
+    new: Worker,
+    pure: Worker,
+    base: Worker | None,
+    kind: str,
+    drift: bool,
+    rtt_ms: float,
+    n: int,
+    args: Any,
 ) -> None:
     req = {"n": n, "rtt": rtt_ms / 1000, "kind": kind, "cycles": args.cycles, "drift": drift}
     got_new: list[tuple[float, float, float]] = []
+    got_pure: list[tuple[float, float, float]] = []
     got_base: list[tuple[float, float, float]] = []
-    for _ in range(args.repeat):  # alternate: both see the same machine phases
+    for _ in range(args.repeat):  # alternate: all see the same machine phases
         got_new.append(new.measure(**req))
+        got_pure.append(pure.measure(**req))
         if base is not None:
             got_base.append(base.measure(**req))
     rtt = rtt_ms / 1000
@@ -284,12 +310,12 @@ def row(
         x = f"{wall / rtt:9.2f}" if rtt else f"{'-':>9}"
         return f"{wall * 1000:8.2f} {cpu * 1000:8.2f}", x
 
-    (new_s, new_x), (base_s, base_x) = fmt(got_new), fmt(got_base)
+    (new_s, new_x), (_, pure_x), (base_s, base_x) = fmt(got_new), fmt(got_pure), fmt(got_base)
     wait = median([g[2] for g in got_new])
     local = median([g[0] - g[2] for g in got_new])
     market = "drift" if drift else "static"
     print(
-        f"{kind:>7} {market:>6} {n:>3} {rtt_ms:>6.0f} {new_s} {base_s} {new_x} {base_x}"
+        f"{kind:>7} {market:>6} {n:>3} {rtt_ms:>6.0f} {new_s} {base_s} {new_x} {pure_x} {base_x}"
         f" {wait * 1000:8.2f} {local * 1000:8.2f}",
         flush=True,
     )

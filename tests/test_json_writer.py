@@ -152,3 +152,26 @@ def test_the_switch_and_a_missing_orjson_leave_the_standard_library(
     assert _json._load_orjson() is None
     monkeypatch.setattr(_json, "_ORJSON", None)
     assert dumps_fast({"a": 1e-05}) == '{"a":1e-05}'
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+usual = st.one_of(
+    st.floats(min_value=1e-4, max_value=1e16, exclude_max=True),
+    st.floats(min_value=-1e16, max_value=-1e-4, exclude_min=True),
+    st.just(0.0),
+)
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.lists(usual, max_size=60), st.lists(finite, max_size=60)))
+def test_floats_repr_is_repr(values: list[float]) -> None:
+    """State numbers written in one orjson call are exactly ``repr``'s text (state
+    bytes never depend on the extra); lists with other magnitudes use ``repr``."""
+    assert _json.floats_repr(values) == [float.__repr__(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    "value", [1e-4, 9.999999999999998e15, 1e15, 0.1, 1 / 3, -123456.789, 1e-05, 1e16, 5e-324]
+)
+def test_floats_repr_at_the_edges(value: float) -> None:
+    assert _json.floats_repr([value, 1.5]) == [repr(value), "1.5"]

@@ -72,7 +72,25 @@ def dumps_fast(obj: Any, *, sort_keys: bool = False) -> str:
     return dumps_compact(obj, sort_keys=sort_keys)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+def floats_repr(values: list[float]) -> list[str]:
+    """``float.__repr__`` of each finite value, the very same text.
+
+    With orjson installed, one call writes them all: for magnitudes from
+    1e-4 to 1e16 (and zero) both give the shortest round-trip digits in
+    positional notation, so the text is identical (a test compares them);
+    a list with any value outside that range is written by ``repr``.
+    """
+    if _ORJSON is not None and values:
+        nonzero = list(filter(None, values))
+        if not nonzero or (min(map(abs, nonzero)) >= 1e-4 and max(map(abs, nonzero)) < 1e16):
+            texts = _ORJSON[0](values, option=0).decode()[1:-1].split(",")
+            if len(texts) == len(values):
+                return texts
+    return list(map(float.__repr__, values))
+
+
+_NONE = type(None)
+_SCALARS = frozenset({str, int, float, bool, _NONE})
 _CONTAINERS = frozenset({dict, list, tuple})
 _ALLOWED = _SCALARS | _CONTAINERS
 
@@ -96,11 +114,17 @@ def _nones_if_plain(obj: Any, depth: int = 0) -> int:
     types = set(map(type, values))
     if not types <= _ALLOWED or depth > 64:
         return -1
-    nones = countOf(values, None) if type(None) in types else 0
+    nones = countOf(values, None) if _NONE in types else 0
     if types.isdisjoint(_CONTAINERS):
         return nones
     for v in values:
-        if type(v) in _CONTAINERS:
+        kind = type(v)
+        if kind is dict:  # the usual record of scalars, without a call of its own
+            inner_types = set(map(type, v.values()))
+            if inner_types <= _SCALARS:
+                nones += countOf(v.values(), None) if _NONE in inner_types else 0
+                continue
+        if kind in _CONTAINERS:
             inner = _nones_if_plain(v, depth + 1)
             if inner < 0:
                 return -1

@@ -466,8 +466,8 @@ async def run_hedge_cycle(
 
     # --- 8. one durable write: the cycle's events and the new state -------
     symbol_states = dict(state.symbols)  # one evolve below, not two (with_symbols)
-    everyone: list[_Plan | _Quiet] = [*plans, *calm]
-    symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in everyone})
+    symbol_states.update({p.symbol: _kept(state.symbols.get(p.symbol), p.state) for p in plans})
+    symbol_states.update({c.symbol: c.state for c in calm})  # quiet keeps what is unchanged
     new_state = attrs.evolve(
         state,
         symbols=symbol_states,
@@ -494,7 +494,9 @@ async def run_hedge_cycle(
     return CycleReport(
         cycle=cycle,
         started_at=now,
-        symbols=_Reports({**undecided, **{p.symbol: p for p in everyone}}),
+        symbols=_Reports(
+            {**undecided, **{p.symbol: p for p in plans}, **{c.symbol: c for c in calm}}
+        ),
         errors=tuple(errors),
         state=new_state,
         orders_sent=sent,

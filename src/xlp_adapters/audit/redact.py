@@ -136,8 +136,8 @@ def _redact_mapping(value: Mapping[Any, Any], secrets: tuple[str, ...]) -> dict[
             out[k] = v
         elif type(v) is str:
             out[k] = _scrub(v, secrets) if secrets else v
-        elif type(v) is dict:
-            out[k] = _redact_mapping(v, secrets)
+        elif type(v) is dict:  # e.g. one symbol's record: checked here, without a call
+            out[k] = v if _is_flat_and_plain(v, secrets) else _redact_mapping(v, secrets)
         else:
             out[k] = _redact(v, secrets)
     return out

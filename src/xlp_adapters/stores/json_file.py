@@ -18,7 +18,7 @@ import attrs
 from typing_extensions import override
 
 from xlp_adapters._closing import Closing
-from xlp_adapters._json import dumps_compact, loads_strict
+from xlp_adapters._json import dumps_compact, floats_repr, loads_strict
 from xlp_adapters.stores._fs import atomic_write, preserve_copy, remove_leftover_temps
 from xlp_adapters.stores._lock import StateLock
 from xlp_core.errors import StateCorruptError, StateError
@@ -69,7 +69,7 @@ def encode_checked(state: HedgeState) -> tuple[str, HedgeState]:
     try:
         loaded = state_from_dict(head)
         names = sorted(symbols)
-        parts = [_symbol_json(k, symbols[k]) for k in names]
+        parts = _symbol_parts(names, symbols)
     except StateCorruptError as exc:
         raise StateError(f"refusing to save state that would not load back: {exc}") from exc
     except (TypeError, ValueError, AttributeError) as exc:
@@ -120,17 +120,53 @@ _KNOWN: dict[int, tuple[SymbolState, str, SymbolState]] = {}
 _CACHE_MAX = 4096
 
 
-def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
-    known = _KNOWN.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1], known[2]
-    frag = _plain_fragment(value)
-    if frag is not None:  # loads back as an equal object of the same types: itself
-        if len(_KNOWN) >= _CACHE_MAX:
-            _CHECKED.clear()
-            _KNOWN.clear()
-        _KNOWN[id(value)] = (value, frag, value)
-        return frag, value
+def _symbol_parts(
+    names: list[str], symbols: Mapping[str, SymbolState]
+) -> list[tuple[str, SymbolState]]:
+    """Each symbol's JSON and the state ``load`` makes of it, in ``names`` order.
+
+    A ``SymbolState`` seen before reuses its text; the plain ones (see
+    :func:`_plain_head`) have their numbers written in one call
+    (:func:`floats_repr`); anything else takes the checked path.
+    """
+    parts: list[tuple[str, SymbolState] | None] = []
+    todo: list[tuple[int, SymbolState, str]] = []
+    for i, name in enumerate(names):
+        value = symbols[name]
+        known = _KNOWN.get(id(value))
+        if known is not None and known[0] is value:
+            parts.append((known[1], known[2]))
+            continue
+        tail = _plain_head(value)
+        if tail is None:
+            parts.append(_checked_json(name, value))
+            continue
+        parts.append(None)
+        todo.append((i, value, tail))
+    numbers = [x for _, v, _ in todo for x in (v.offset, v.cost_basis, v.exchange_position or 0.0)]
+    texts = floats_repr(numbers)
+    for j, (i, value, tail) in enumerate(todo):
+        frag = _fragment(value, texts[3 * j : 3 * j + 3], tail)
+        _remember(value, frag, value)  # loads back as an equal object of the same types
+        parts[i] = (frag, value)
+    return [p for p in parts if p is not None]
+
+
+def _fragment(s: SymbolState, numbers: list[str], tail: str) -> str:
+    offset, cost, position = numbers
+    pos = "" if s.exchange_position is None else f',"exchange_position":{position}'
+    return f'{{"offset":{offset},"cost_basis":{cost}{pos}{tail}'
+
+
+def _remember(value: SymbolState, frag: str, checked: SymbolState) -> None:
+    if len(_KNOWN) >= _CACHE_MAX:
+        _CHECKED.clear()
+        _KNOWN.clear()
+    _KNOWN[id(value)] = (value, frag, checked)
+
+
+def _checked_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
+    """The JSON of an unusual state, checked by ``symbol_state_from_dict``."""
     raw = symbol_state_to_dict(value)
     try:
         frag = dumps_compact(raw)
@@ -145,21 +181,29 @@ def _symbol_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
             _KNOWN.clear()
         _CHECKED[frag] = checked
         _KNOWN[id(checked)] = (checked, frag, checked)
-    _KNOWN[id(value)] = (value, frag, checked)
+    _remember(value, frag, checked)
     return frag, checked
 
 
 def _plain_fragment(s: SymbolState) -> str | None:
-    """``dumps_compact(symbol_state_to_dict(s))`` for a state of the usual types, else ``None``.
+    """``dumps_compact(symbol_state_to_dict(s))`` for a state of the usual types, else ``None``."""
+    tail = _plain_head(s)
+    if tail is None:
+        return None
+    return _fragment(s, floats_repr([s.offset, s.cost_basis, s.exchange_position or 0.0]), tail)
 
-    In a market that moves, every symbol's state is new every cycle; this
-    writes its JSON in one step instead of building a dict, encoding it and
-    checking it with ``symbol_state_from_dict``. It applies only where that
-    check is known to pass and to give back an equal object of the very same
-    types: finite ``float`` numbers (no ``-0.0``, which loads as ``0.0``),
-    ``cost_basis >= 0``, exact ``int`` ids and zones, and ``datetime``
-    values in ``UTC`` (``fromisoformat`` returns that same ``tzinfo``).
-    Anything else returns ``None`` and takes the checked path.
+
+def _plain_head(s: SymbolState) -> str | None:
+    """The JSON after the numbers for a state of the usual types, else ``None``.
+
+    In a market that moves, every symbol's state is new every cycle; its
+    JSON is then written in one step instead of building a dict, encoding it
+    and checking it with ``symbol_state_from_dict``. That applies only where
+    that check is known to pass and to give back an equal object of the
+    very same types: finite ``float`` numbers (no ``-0.0``, which loads as
+    ``0.0``), ``cost_basis >= 0``, exact ``int`` ids and zones, and
+    ``datetime`` values in ``UTC`` (``fromisoformat`` returns that same
+    ``tzinfo``). Anything else returns ``None`` and takes the checked path.
     """
     offset, cost, position = s.offset, s.cost_basis, s.exchange_position
     if not (
@@ -173,11 +217,7 @@ def _plain_fragment(s: SymbolState) -> str | None:
         and (position or position is None or math.copysign(1.0, position) > 0)
     ):
         return None
-    tail = _plain_tail(s)
-    if tail is None:
-        return None
-    pos = "" if position is None else f',"exchange_position":{float.__repr__(position)}'
-    return f'{{"offset":{float.__repr__(offset)},"cost_basis":{float.__repr__(cost)}{pos}{tail}'
+    return _plain_tail(s)
 
 
 def _plain_tail(s: SymbolState) -> str | None:
