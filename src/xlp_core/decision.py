@@ -74,6 +74,19 @@ class DecisionParams:
     post_only: bool = False
 
 
+def _usual(ideal: object, position: object, initial: object, price: object) -> bool:
+    """Observation inputs of the usual kind: exact finite floats, a price above 0.
+    One test for the common case; the checks that name a bad input run otherwise."""
+    return (
+        type(ideal) is float
+        and type(position) is float
+        and type(initial) is float
+        and type(price) is float
+        and math.isfinite(ideal + position + initial)
+        and 0 < price < math.inf
+    )
+
+
 QUIET_REASON = "within threshold"
 """The reason of a decision with nothing to do (rule 3 with no order to cancel)."""
 
@@ -94,14 +107,7 @@ class Observation:
         # Built for every symbol every cycle: messages are formatted only on failure.
         ideal, pos, init = self.ideal, self.exchange_position, self.initial_offset
         price = self.price
-        if (
-            type(ideal) is float
-            and type(pos) is float
-            and type(init) is float
-            and type(price) is float
-            and math.isfinite(ideal + pos + init)
-            and 0 < price < math.inf
-        ):
+        if _usual(ideal, pos, init, price):
             return
         check_finite(ideal, f"{self.symbol} ideal hedge")
         check_finite(pos, f"{self.symbol} position")
@@ -397,15 +403,8 @@ def quiet(
     machine then runs and says why. ``now`` plays no part in that outcome.
     The arguments are :class:`Observation`'s fields, the symbol aside.
     """
-    position, initial = exchange_position, initial_offset
-    if not (
-        type(ideal) is float
-        and type(position) is float
-        and type(initial) is float
-        and type(price) is float
-        and math.isfinite(ideal + position + initial)
-        and 0 < price < math.inf
-    ):
+    position = exchange_position
+    if not _usual(ideal, position, initial_offset, price):
         return None
     if prev.order_id is not None or open_order_ids:
         return None  # an order to keep, cancel or forget
@@ -416,7 +415,7 @@ def quiet(
             return None  # a fill
     try:
         offset, cost = calculate_offset_and_cost(
-            ideal, position + initial, price, prev.offset, prev.cost_basis
+            ideal, position + initial_offset, price, prev.offset, prev.cost_basis
         )
         offset_usd = offset * price
         if zone_for(offset_usd, params.thresholds) is not None:
