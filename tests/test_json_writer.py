@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from xlp_adapters import _json
 from xlp_adapters._json import dumps_compact, dumps_fast
 
-pytestmark = pytest.mark.skipif(_json._ORJSON is None, reason="needs xlp-core[speedups]")
+pytestmark = pytest.mark.skipif(_json._orjson() is None, reason="needs xlp-core[speedups]")
 
 scalars = st.one_of(
     st.none(),
@@ -126,7 +126,7 @@ def test_unusual_values_behave_as_with_the_standard_library(value: Any) -> None:
 
 def test_a_typical_decisions_record_goes_through_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Any] = []
-    dumps, plain, ordered, failed = _json._ORJSON or (None, 0, 0, Exception)
+    dumps, plain, ordered, failed = _json._orjson() or (None, 0, 0, Exception)
     assert dumps is not None
 
     def counted(obj: Any, option: int) -> bytes:

@@ -24,7 +24,10 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _SORTED = json.JSONEncoder(separators=(",", ":"), allow_nan=False, sort_keys=True)
 
 
-def _load_orjson() -> tuple[Callable[..., bytes], int, int, type[Exception]] | None:
+_Orjson = tuple[Callable[..., bytes], int, int, type[Exception]]
+
+
+def _load_orjson() -> _Orjson | None:
     """orjson's ``dumps``, its options (plain, sorted) and error; ``None`` when it
     is not installed or ``XLP_PURE_JSON`` is set (the standard library only)."""
     if os.environ.get("XLP_PURE_JSON"):
@@ -43,7 +46,18 @@ def _load_orjson() -> tuple[Callable[..., bytes], int, int, type[Exception]] | N
     return orjson.dumps, strict, strict | orjson.OPT_SORT_KEYS, orjson.JSONEncodeError
 
 
-_ORJSON = _load_orjson()
+_ORJSON: _Orjson | None = None
+_LOOKED = False  # whether _ORJSON was looked for
+
+
+def _orjson() -> _Orjson | None:
+    """orjson, imported on first use: it takes tens of milliseconds to import
+    (it loads dataclasses, uuid, inspect...), which read-only commands such as
+    ``xlp status`` need not pay."""
+    global _ORJSON, _LOOKED
+    if not _LOOKED:
+        _ORJSON, _LOOKED = _load_orjson(), True
+    return _ORJSON
 
 
 def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
@@ -55,10 +69,11 @@ def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:
 def dumps_fast(obj: Any, *, sort_keys: bool = False) -> str:
     """:func:`dumps_compact`'s values, through orjson when it is installed and
     ``obj`` is plain (about ten times faster for a cycle's ``decisions``)."""
-    if _ORJSON is not None:
+    fast = _orjson()
+    if fast is not None:
         nones = _nones_if_plain(obj)
         if nones >= 0:
-            dumps, plain, ordered, failed = _ORJSON
+            dumps, plain, ordered, failed = fast
             try:
                 text = dumps(obj, option=ordered if sort_keys else plain)
             except failed:
@@ -80,10 +95,11 @@ def floats_repr(values: list[float]) -> list[str]:
     positional notation, so the text is identical (a test compares them);
     a list with any value outside that range is written by ``repr``.
     """
-    if _ORJSON is not None and values:
+    fast = _orjson() if values else None
+    if fast is not None:
         nonzero = list(filter(None, values))
         if not nonzero or (min(map(abs, nonzero)) >= 1e-4 and max(map(abs, nonzero)) < 1e16):
-            texts = _ORJSON[0](values, option=0).decode()[1:-1].split(",")
+            texts = fast[0](values, option=0).decode()[1:-1].split(",")
             if len(texts) == len(values):
                 return texts
     return list(map(float.__repr__, values))
