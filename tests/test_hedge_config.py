@@ -182,6 +182,7 @@ def test_unknown_env_variables_are_errors() -> None:
         "XLP_LIGHTER_ACCOUNT_INDEX": "1",
         "XLP_LIGHTER_API_KEY_INDEX": "3",
         "XLP_LOG_LEVEL": "DEBUG",
+        "XLP_PURE_JSON": "1",
         "XLP_NOTIFY_URLS": "json://127.0.0.1:1/x",
         "OTHER": "x",
     }

@@ -31,7 +31,8 @@ IdleFsync = Literal["background", "inline"]
 Source = Literal["default", "file", "env"]
 
 # ``XLP_*`` variables that are not settings but are legitimately read elsewhere
-# (credentials by the venue adapters, the CLI's log level). Any other ``XLP_*``
+# (credentials by the venue adapters, the CLI's log level, the switch that
+# keeps orjson out of the audit writer). Any other ``XLP_*``
 # name that is not a setting is an error, like an unknown TOML key: a misspelt
 # variable must not be silently ignored.
 NON_SETTING_ENV: Final = frozenset(
@@ -40,6 +41,7 @@ NON_SETTING_ENV: Final = frozenset(
         "XLP_LIGHTER_ACCOUNT_INDEX",
         "XLP_LIGHTER_API_KEY_INDEX",
         "XLP_LOG_LEVEL",
+        "XLP_PURE_JSON",
     }
 )
 
