@@ -187,3 +187,28 @@ async def test_on_an_event_loop_the_fsync_starts_when_the_loop_next_waits(
     journal.flush()
     assert disk.calls == 1
     journal.close()
+
+
+def test_an_idle_connection_that_cannot_open_fails_the_commit_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second connection is opened on the first idle commit: if that fails,
+    the commit is an ``AuditError`` with nothing written, and the next one retries."""
+    Disk(monkeypatch)
+    journal = SqliteJournal(tmp_path / "j.sqlite")
+    journal.commit([ev(1, A.ORDER_RESULT)], state(1))  # not idle: the main connection
+    real = sqlite3.connect
+
+    def refuse(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    before = journal.count()
+    with pytest.raises(AuditError, match="unable to open"):
+        journal.commit(idle(2), state(2))
+    assert journal.count() == before
+    assert journal.load() == state(1)
+    monkeypatch.setattr(sqlite3, "connect", real)
+    journal.commit(idle(2), state(2))
+    assert journal.load() == state(2)
+    journal.close()
