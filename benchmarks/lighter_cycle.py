@@ -63,11 +63,13 @@ from xlp_core.ports import ExchangeDefaults, ReplaceOutcome
 from xlp_core.safety import ForwardingExchange, wrap_exchange
 
 ACCOUNTS = itertools.count(90_000)
-SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's own work per cycle, in RTT
+SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's handler time per cycle, in RTT
+SIM_CPU: dict[tuple[str, int], float] = {}  # the simulator process's CPU per cycle, in RTT
 TRIPS: dict[tuple[str, int], list[int]] = {}  # sequential round trips of each cycle
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
 SIM_IN_PROCESS = False  # --sim-in-process: the simulator shares this process (and its GIL)
 MEMORY_STORES = False  # --memory-stores: in-memory state and audit instead of SQLite
+PAUSE = 0.1  # --pause-ms: idle seconds before each cycle (a bot waits its interval; untimed)
 TMP: list[tempfile.TemporaryDirectory[str]] = []
 
 
@@ -75,6 +77,12 @@ def count_trips(series: tuple[str, int], sim: Any, requests: int) -> None:
     """Record the cycle's sequential round trips, from the simulator's request times."""
     got = sim.spans(requests) if isinstance(sim, SimProcess) else spans(sim, requests)
     TRIPS.setdefault(series, []).append(round_trips(got))
+
+
+def venue_clock(sim: Any) -> tuple[float, float]:
+    """The simulator's (handler seconds, CPU seconds) so far; in this process, handlers only."""
+    busy = sim.busy
+    return busy, sim.cpu if isinstance(sim, SimProcess) else busy
 
 
 def journal() -> tuple[Any, Any]:
@@ -187,9 +195,13 @@ class Tally:
         self.weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
         return sum(delta.values())
 
-    def series(self, series: tuple[str, int], sim: Any, busy: float, requests: int) -> None:
+    def series(
+        self, series: tuple[str, int], sim: Any, before: tuple[float, float], requests: int
+    ) -> None:
         """The simulator's own work and the sequential round trips of a measured series."""
-        SIM_BUSY[series] = SIM_BUSY.get(series, 0.0) + (sim.busy - busy) / (self.cycles * self.rtt)
+        (busy, cpu), per = venue_clock(sim), self.cycles * self.rtt
+        SIM_BUSY[series] = SIM_BUSY.get(series, 0.0) + (busy - before[0]) / per
+        SIM_CPU[series] = SIM_CPU.get(series, 0.0) + (cpu - before[1]) / per
         count_trips(series, sim, requests)
 
     def result(self) -> tuple[float, float, float]:
@@ -210,7 +222,8 @@ async def measure(
         tally = Tally(cycles, rtt)
         try:
             for i in range(cycles + 1):
-                before, busy = dict(sim.counts), sim.busy
+                await asyncio.sleep(PAUSE)  # the bot's interval: the next cancel-alls sign here
+                before, busy = dict(sim.counts), venue_clock(sim)
                 t0 = time.perf_counter()
                 await run_hedge_cycle(
                     exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
@@ -244,7 +257,8 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
             ) as hedger:  # fmt: skip
                 sim.rtt = rtt
                 for i in range(cycles + 1):
-                    before, busy = dict(sim.counts), sim.busy
+                    await asyncio.sleep(PAUSE)
+                    before, busy = dict(sim.counts), venue_clock(sim)
                     t0 = time.perf_counter()
                     await hedger.run_cycle()
                     if i:  # the first is a warm-up: nothing to cancel yet
@@ -430,7 +444,8 @@ async def critical_rows(
             TRIPS.pop((series, n), None)
             _, rtts, _ = await measure(n, r, cycles, three_step=three_step)
             walls.append(rtts * r)
-            busies.append(SIM_BUSY.pop((series, n)) * r)
+            SIM_BUSY.pop((series, n))
+            busies.append(SIM_CPU.pop((series, n)) * r)
         rows.append((n, walls[0], walls[1], busies[0], busies[1], max(TRIPS[(series, n)])))
     return rows
 
@@ -452,9 +467,9 @@ def critical_path(
     print(title)
     slow = f"@{5 * rtt * 1000:.0f}"
     print(f"{'N':>4} {'wall ms':>9} {'wall ms':>9} {'round trips':>12} {'round trips':>12}"
-          f" {'local ms':>11} {'venue ms':>9} {'wall/RTT':>9}")  # fmt: skip
+          f" {'local ms':>11} {'venue cpu':>9} {'wall/RTT':>9}")  # fmt: skip
     print(f"{'':>4} {f'@{rtt * 1000:.0f}':>9} {slow:>9} {'(counted)':>12} {'(slope)':>12}"
-          f" {'(intercept)':>11} {'':>9} {slow:>9}")  # fmt: skip
+          f" {'(intercept)':>11} {'ms':>9} {slow:>9}")  # fmt: skip
     for n, w1, w5, busy1, busy5, trips in rows:
         slope = (w5 - w1) / (4 * rtt)
         local = w1 - slope * rtt
@@ -465,22 +480,34 @@ def critical_path(
 
 
 def table(title: str, rows: list[tuple[int, tuple[float, float, float]]], venue: str = "") -> None:
-    """``venue`` names a measured series: adds the simulator's own work and the wall without it."""
+    """``venue`` names a measured series: adds the simulator's own work and the wall without it.
+
+    "venue busy" is the time inside the simulator's handlers, "venue cpu" its
+    whole process's CPU (HTTP server included), both in RTT per cycle; the
+    last column is the measured wall less that CPU: work the real venue does
+    on its own servers, here on this machine's two cores.
+    """
     print(title)
-    extra = ("venue work", "wall-venue") if venue else ()
+    extra = ("venue busy", "venue cpu", "wall-cpu") if venue else ()
     print(("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}" + " {:>11}" * len(extra)).format(
         *HEAD, *extra))  # fmt: skip
     for n, (req, rtts, weight) in rows:
         line = (f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
                 f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
         if venue:
-            busy = SIM_BUSY.get((venue, n), 0.0)
-            line += f" {busy:>11.1f} {rtts - busy:>11.1f}"
+            busy, cpu = SIM_BUSY.get((venue, n), 0.0), SIM_CPU.get((venue, n), 0.0)
+            line += f" {busy:>11.2f} {cpu:>11.2f} {rtts - cpu:>11.2f}"
         print(line)
+    if venue:
+        print(
+            "wall/RTT is as measured; 'wall-cpu' takes out the simulator process's CPU (work"
+            " the real venue does on its own servers, here sharing this machine's cores)"
+        )
     print()
 
 
 async def main() -> None:
+    global SIM_IN_PROCESS, MEMORY_STORES, PAUSE
     ap = argparse.ArgumentParser()
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--cycles", type=int, default=3)
@@ -498,9 +525,17 @@ async def main() -> None:
         help="only the raced rounds (batches refused 21104 for arriving early, posted again)",
     )  # fmt: skip
     ap.add_argument("--raced-batch-size", type=int, default=10)
+    ap.add_argument(
+        "--pause-ms", type=float, default=PAUSE * 1000,
+        help="idle time before each measured cycle (untimed; a bot waits its interval)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--cycle-only", action="store_true",
+        help="only the run_hedge_cycle and Hedger tables and round trips (no raced, no baselines)",
+    )  # fmt: skip
     args = ap.parse_args()
-    global SIM_IN_PROCESS, MEMORY_STORES
     SIM_IN_PROCESS, MEMORY_STORES = args.sim_in_process, args.memory_stores
+    PAUSE = args.pause_ms / 1000
     rtt, sizes = args.rtt_ms / 1000, (1, 4, 20, 50)
     size = args.raced_batch_size
     quiet = logging.getLogger("xlp_adapters.lighter")
@@ -508,15 +543,17 @@ async def main() -> None:
     raced = [
         (n, await measure_raced(n, rtt, args.cycles, size, race=True),
          await measure_raced(n, rtt, args.cycles, size, race=False))
-        for n in sizes if 2 * n > size
+        for n in sizes if 2 * n > size and not args.cycle_only
     ]  # fmt: skip
     quiet.setLevel(logging.NOTSET)
-    raced_table(size, raced)
+    if raced:
+        raced_table(size, raced)
     if args.raced_only:
         return
     print(
         f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
-        f"{args.cycles} active cycles each (after one warm-up); 'baseline' columns: the"
+        f"{args.cycles} active cycles each (after one warm-up), {args.pause_ms:.0f} ms idle"
+        " before each; 'baseline' columns: the"
     )
     print("issue-11 figures of the adapter before batching (3+4N requests, 2N+4 RTT)")  # fmt: skip
     on_loop, on_worker = await sign_ms()
@@ -539,6 +576,8 @@ async def main() -> None:
         "run_hedge_cycle again at RTT and 5 x RTT: sequential round trips (issue baseline"
         " 2N+4) and local work", rtt, await critical_rows(rtt, sizes, args.cycles),
     )  # fmt: skip
+    if args.cycle_only:
+        return
     critical_path(
         "baseline measured now: the previous three-step writes at RTT and 5 x RTT",
         rtt, await critical_rows(rtt, sizes, args.cycles, three_step=True),
