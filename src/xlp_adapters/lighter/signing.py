@@ -17,10 +17,12 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from typing import Any
+from typing import Any, TypeVar
 
 from xlp_adapters.lighter.batches import Signed
 from xlp_core.errors import OrderRejectedError
+
+T = TypeVar("T")
 
 SignFn = Callable[[int], tuple[Any, ...]]
 """``sign(nonce)``: the signer's answer (tx type, tx info, ..., error) for one transaction."""
@@ -82,9 +84,19 @@ class Signing:
     async def result(self) -> list[Signed]:
         out: list[Signed | None] = [None] * self._size
         for i, future in self._ahead:
-            out[i] = checked(await asyncio.wrap_future(future), self._first + i)
+            out[i] = checked(await _done(future), self._first + i)
         for job in self._jobs:
-            for i, signed in await asyncio.wrap_future(job):
+            for i, signed in await _done(job):
                 out[i] = signed
         assert all(s is not None for s in out)  # every offset is in one slice or signed ahead
         return [s for s in out if s is not None]
+
+
+async def _done(future: Future[T]) -> T:
+    """A worker's result; one already there is taken as it is.
+
+    Wrapping a finished future still wakes the loop through its self-pipe, a
+    system call each: measured at about 0.3 ms apiece on the development
+    machine, for the 50 cancel-alls signed ahead of a 50-market round.
+    """
+    return future.result() if future.done() else await asyncio.wrap_future(future)
