@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import itertools
 import logging
+import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
@@ -58,7 +59,7 @@ from xlp_adapters.stores import MemoryStateStore
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.execution import NO_WAIT
-from xlp_core.models import OrderRequest, OrderType, PoolSnapshot, Side
+from xlp_core.models import Order, OrderRequest, OrderType, PoolSnapshot, Side
 from xlp_core.ports import ExchangeDefaults, ReplaceOutcome
 from xlp_core.safety import ForwardingExchange, wrap_exchange
 
@@ -267,6 +268,98 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
         finally:
             store.close()
     return tally.result()
+
+
+class Marks:
+    """When one cycle reached each phase, from wrappers on the adapter instance's methods."""
+
+    def __init__(self) -> None:
+        self.t: dict[str, float] = {}
+
+    def hit(self, name: str, *, first: bool = False) -> None:
+        if not (first and name in self.t):
+            self.t[name] = time.perf_counter()
+
+
+def instrument(ex: LighterExchange, marks: Marks) -> None:
+    """Wrap this instance's reads, replace and posts (instance attributes: nothing global)."""
+    read, replace, post = ex.open_orders, ex.replace_orders, ex._post_checked
+
+    async def open_orders(symbols: Sequence[str]) -> Sequence[Order]:
+        try:
+            return await read(symbols)
+        finally:
+            marks.hit("read")
+
+    async def replace_orders(
+        cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        marks.hit("replace", first=True)
+        try:
+            return await replace(cancel_symbols, requests)
+        finally:
+            marks.hit("replaced")
+
+    async def posting(what: str, txs: Any) -> Exception | None:
+        marks.hit("post")
+        try:
+            return await post(what, txs)
+        finally:
+            marks.hit("answer")
+
+    ex.open_orders, ex.replace_orders = open_orders, replace_orders  # type: ignore[method-assign]
+    ex._post_checked = posting  # type: ignore[method-assign]
+
+
+PHASES = (
+    ("reads", "start", "read"), ("core, write-ahead", "read", "replace"),
+    ("sign, post", "replace", "post"), ("last post's trip", "post", "answer"),
+    ("outcomes", "answer", "replaced"), ("core after", "replaced", "end"),
+)  # fmt: skip
+
+
+async def measure_breakdown(n: int, rtt: float, cycles: int) -> list[float]:
+    """Median ms per phase of the active cycle, then CPU ms: loop thread, other threads, venue."""
+    symbols = bench_symbols(n)
+    rows: list[list[float]] = []
+    async with venue(n, short=True, details_ttl=rtt * 2 + 0.5) as (sim, ex, _):
+        config = cycle_config(symbols)
+        marks = Marks()
+        instrument(ex, marks)
+        wrapped, pool, (store, audit) = wrap_exchange(ex, config), DriftingPool(symbols), journal()
+        sim.rtt = rtt
+        try:
+            for i in range(cycles + 1):
+                await asyncio.sleep(PAUSE)
+                marks.t = {"start": time.perf_counter()}
+                cpu = (time.thread_time(), time.process_time(), venue_clock(sim)[1])
+                await run_hedge_cycle(
+                    exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
+                    clock=lambda: datetime.now(UTC), policy=NO_WAIT,
+                )  # fmt: skip
+                marks.hit("end")
+                loop, total = time.thread_time() - cpu[0], time.process_time() - cpu[1]
+                spent = [loop, total - loop, venue_clock(sim)[1] - cpu[2]]
+                if i:
+                    t = marks.t
+                    rows.append([t[b] - t[a] for _, a, b in PHASES] + [t["end"] - t["start"]])
+                    rows[-1] += spent
+        finally:
+            store.close()
+    return [statistics.median(col) * 1000 for col in zip(*rows, strict=True)]
+
+
+def breakdown_table(rtt: float, rows: list[tuple[int, list[float]]]) -> None:
+    print(
+        f"where an active cycle's time goes (run_hedge_cycle, {rtt * 1000:.0f} ms RTT): median ms"
+        " per phase, then CPU ms per cycle of the loop's thread, of this process's other"
+        " threads (signing, the journal) and of the simulator's process"
+    )
+    names = [name for name, _, _ in PHASES] + ["wall", "loop cpu", "threads cpu", "venue cpu"]
+    print(f"{'N':>4}" + "".join(f" {name:>17}" for name in names))
+    for n, cols in rows:
+        print(f"{n:>4}" + "".join(f" {c:>17.1f}" for c in cols))
+    print()
 
 
 def asks(cid: Iterator[int], symbols: list[str], step: int) -> list[OrderRequest]:
@@ -533,6 +626,10 @@ async def main() -> None:
         "--cycle-only", action="store_true",
         help="only the run_hedge_cycle and Hedger tables and round trips (no raced, no baselines)",
     )  # fmt: skip
+    ap.add_argument(
+        "--breakdown", action="store_true",
+        help="only the time and CPU per phase of the active cycle (reads, core, signing, ...)",
+    )  # fmt: skip
     args = ap.parse_args()
     SIM_IN_PROCESS, MEMORY_STORES = args.sim_in_process, args.memory_stores
     PAUSE = args.pause_ms / 1000
@@ -556,6 +653,10 @@ async def main() -> None:
         " before each; 'baseline' columns: the"
     )
     print("issue-11 figures of the adapter before batching (3+4N requests, 2N+4 RTT)")  # fmt: skip
+    if args.breakdown:
+        rows = [(n, await measure_breakdown(n, rtt, args.cycles)) for n in sizes]
+        breakdown_table(rtt, rows)
+        return
     on_loop, on_worker = await sign_ms()
     print(
         f"signing one transaction (Go signer, this machine): {on_worker:.1f} ms on a worker"
