@@ -599,36 +599,27 @@ def table(title: str, rows: list[tuple[int, tuple[float, float, float]]], venue:
     print()
 
 
+SWITCHES = {
+    "--sim-in-process": "run the simulator in this process (its work then shares the GIL)",
+    "--memory-stores": "in-memory state and audit instead of the default SQLite journal",
+    "--raced-only": "only the raced rounds (batches refused 21104 for arriving early, re-posted)",
+    "--cycle-only": "only the run_hedge_cycle and Hedger tables and round trips (no baselines)",
+    "--breakdown": "only the time and CPU per phase of the active cycle (reads, core, signing)",
+}
+
+
 async def main() -> None:
     global SIM_IN_PROCESS, MEMORY_STORES, PAUSE
     ap = argparse.ArgumentParser()
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=50, help="transactions per sendTxBatch")
-    ap.add_argument(
-        "--sim-in-process", action="store_true",
-        help="run the simulator in this process (its work then shares the GIL)",
-    )  # fmt: skip
-    ap.add_argument(
-        "--memory-stores", action="store_true",
-        help="in-memory state and audit instead of the default SQLite journal",
-    )  # fmt: skip
-    ap.add_argument(
-        "--raced-only", action="store_true",
-        help="only the raced rounds (batches refused 21104 for arriving early, posted again)",
-    )  # fmt: skip
+    for flag, text in SWITCHES.items():
+        ap.add_argument(flag, action="store_true", help=text)
     ap.add_argument("--raced-batch-size", type=int, default=10)
     ap.add_argument(
         "--pause-ms", type=float, default=PAUSE * 1000,
         help="idle time before each measured cycle (untimed; a bot waits its interval)",
-    )  # fmt: skip
-    ap.add_argument(
-        "--cycle-only", action="store_true",
-        help="only the run_hedge_cycle and Hedger tables and round trips (no raced, no baselines)",
-    )  # fmt: skip
-    ap.add_argument(
-        "--breakdown", action="store_true",
-        help="only the time and CPU per phase of the active cycle (reads, core, signing, ...)",
     )  # fmt: skip
     args = ap.parse_args()
     SIM_IN_PROCESS, MEMORY_STORES = args.sim_in_process, args.memory_stores
