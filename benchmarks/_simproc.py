@@ -4,13 +4,14 @@ In the benchmark's own process the simulator's Python work (parsing
 batches, building answers) holds the GIL that the adapter's signing threads
 and event loop need, a cost the real venue never puts on the client's
 machine. In a child process it only shares the cores. The handful of calls a
-benchmark makes (accounts, positions, RTT, request counts, busy time) go
+benchmark makes (accounts, positions, RTT, request counts, busy and CPU time) go
 over a pipe; none of them is inside a timed region.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -28,6 +29,8 @@ def _serve(conn: Connection, options: dict[str, Any]) -> None:
             if op == "set":
                 setattr(sim, args[0], args[1])
                 conn.send(None)
+            elif op == "cpu":  # the whole process: handlers, HTTP server, event loop
+                conn.send(time.process_time())
             elif op == "spans":
                 conn.send(spans(sim, *args))
             elif op == "get":
@@ -106,4 +109,10 @@ class SimProcess:
 
     @property
     def busy(self) -> float:
+        """Seconds inside the simulator's handlers (parsing, venue logic), as it counts them."""
         return float(self._call("get", "busy"))
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the simulator's whole process (its HTTP server included)."""
+        return float(self._call("cpu"))

@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import itertools
 import logging
+import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
@@ -58,16 +59,18 @@ from xlp_adapters.stores import MemoryStateStore
 from xlp_core.config import HedgeConfig
 from xlp_core.cycle import run_hedge_cycle
 from xlp_core.execution import NO_WAIT
-from xlp_core.models import OrderRequest, OrderType, PoolSnapshot, Side
+from xlp_core.models import Order, OrderRequest, OrderType, PoolSnapshot, Side
 from xlp_core.ports import ExchangeDefaults, ReplaceOutcome
 from xlp_core.safety import ForwardingExchange, wrap_exchange
 
 ACCOUNTS = itertools.count(90_000)
-SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's own work per cycle, in RTT
+SIM_BUSY: dict[tuple[str, int], float] = {}  # the simulator's handler time per cycle, in RTT
+SIM_CPU: dict[tuple[str, int], float] = {}  # the simulator process's CPU per cycle, in RTT
 TRIPS: dict[tuple[str, int], list[int]] = {}  # sequential round trips of each cycle
 PREMIUM = {"sendTx": 6, "sendTxBatch": 6, "nextNonce": 6}
 SIM_IN_PROCESS = False  # --sim-in-process: the simulator shares this process (and its GIL)
 MEMORY_STORES = False  # --memory-stores: in-memory state and audit instead of SQLite
+PAUSE = 0.1  # --pause-ms: idle seconds before each cycle (a bot waits its interval; untimed)
 TMP: list[tempfile.TemporaryDirectory[str]] = []
 
 
@@ -75,6 +78,12 @@ def count_trips(series: tuple[str, int], sim: Any, requests: int) -> None:
     """Record the cycle's sequential round trips, from the simulator's request times."""
     got = sim.spans(requests) if isinstance(sim, SimProcess) else spans(sim, requests)
     TRIPS.setdefault(series, []).append(round_trips(got))
+
+
+def venue_clock(sim: Any) -> tuple[float, float]:
+    """The simulator's (handler seconds, CPU seconds) so far; in this process, handlers only."""
+    busy = sim.busy
+    return busy, sim.cpu if isinstance(sim, SimProcess) else busy
 
 
 def journal() -> tuple[Any, Any]:
@@ -187,9 +196,13 @@ class Tally:
         self.weight += sum(PREMIUM.get(k, 300) * v for k, v in delta.items())
         return sum(delta.values())
 
-    def series(self, series: tuple[str, int], sim: Any, busy: float, requests: int) -> None:
+    def series(
+        self, series: tuple[str, int], sim: Any, before: tuple[float, float], requests: int
+    ) -> None:
         """The simulator's own work and the sequential round trips of a measured series."""
-        SIM_BUSY[series] = SIM_BUSY.get(series, 0.0) + (sim.busy - busy) / (self.cycles * self.rtt)
+        (busy, cpu), per = venue_clock(sim), self.cycles * self.rtt
+        SIM_BUSY[series] = SIM_BUSY.get(series, 0.0) + (busy - before[0]) / per
+        SIM_CPU[series] = SIM_CPU.get(series, 0.0) + (cpu - before[1]) / per
         count_trips(series, sim, requests)
 
     def result(self) -> tuple[float, float, float]:
@@ -210,7 +223,8 @@ async def measure(
         tally = Tally(cycles, rtt)
         try:
             for i in range(cycles + 1):
-                before, busy = dict(sim.counts), sim.busy
+                await asyncio.sleep(PAUSE)  # the bot's interval: the next cancel-alls sign here
+                before, busy = dict(sim.counts), venue_clock(sim)
                 t0 = time.perf_counter()
                 await run_hedge_cycle(
                     exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
@@ -244,7 +258,8 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
             ) as hedger:  # fmt: skip
                 sim.rtt = rtt
                 for i in range(cycles + 1):
-                    before, busy = dict(sim.counts), sim.busy
+                    await asyncio.sleep(PAUSE)
+                    before, busy = dict(sim.counts), venue_clock(sim)
                     t0 = time.perf_counter()
                     await hedger.run_cycle()
                     if i:  # the first is a warm-up: nothing to cancel yet
@@ -253,6 +268,98 @@ async def measure_hedger(n: int, rtt: float, cycles: int) -> tuple[float, float,
         finally:
             store.close()
     return tally.result()
+
+
+class Marks:
+    """When one cycle reached each phase, from wrappers on the adapter instance's methods."""
+
+    def __init__(self) -> None:
+        self.t: dict[str, float] = {}
+
+    def hit(self, name: str, *, first: bool = False) -> None:
+        if not (first and name in self.t):
+            self.t[name] = time.perf_counter()
+
+
+def instrument(ex: LighterExchange, marks: Marks) -> None:
+    """Wrap this instance's reads, replace and posts (instance attributes: nothing global)."""
+    read, replace, post = ex.open_orders, ex.replace_orders, ex._post_checked
+
+    async def open_orders(symbols: Sequence[str]) -> Sequence[Order]:
+        try:
+            return await read(symbols)
+        finally:
+            marks.hit("read")
+
+    async def replace_orders(
+        cancel_symbols: Sequence[str], requests: Sequence[OrderRequest]
+    ) -> ReplaceOutcome:
+        marks.hit("replace", first=True)
+        try:
+            return await replace(cancel_symbols, requests)
+        finally:
+            marks.hit("replaced")
+
+    async def posting(what: str, txs: Any) -> Exception | None:
+        marks.hit("post")
+        try:
+            return await post(what, txs)
+        finally:
+            marks.hit("answer")
+
+    ex.open_orders, ex.replace_orders = open_orders, replace_orders  # type: ignore[method-assign]
+    ex._post_checked = posting  # type: ignore[method-assign]
+
+
+PHASES = (
+    ("reads", "start", "read"), ("core, write-ahead", "read", "replace"),
+    ("sign, post", "replace", "post"), ("last post's trip", "post", "answer"),
+    ("outcomes", "answer", "replaced"), ("core after", "replaced", "end"),
+)  # fmt: skip
+
+
+async def measure_breakdown(n: int, rtt: float, cycles: int) -> list[float]:
+    """Median ms per phase of the active cycle, then CPU ms: loop thread, other threads, venue."""
+    symbols = bench_symbols(n)
+    rows: list[list[float]] = []
+    async with venue(n, short=True, details_ttl=rtt * 2 + 0.5) as (sim, ex, _):
+        config = cycle_config(symbols)
+        marks = Marks()
+        instrument(ex, marks)
+        wrapped, pool, (store, audit) = wrap_exchange(ex, config), DriftingPool(symbols), journal()
+        sim.rtt = rtt
+        try:
+            for i in range(cycles + 1):
+                await asyncio.sleep(PAUSE)
+                marks.t = {"start": time.perf_counter()}
+                cpu = (time.thread_time(), time.process_time(), venue_clock(sim)[1])
+                await run_hedge_cycle(
+                    exchange=wrapped, pools=[pool], store=store, audit=audit, config=config,
+                    clock=lambda: datetime.now(UTC), policy=NO_WAIT,
+                )  # fmt: skip
+                marks.hit("end")
+                loop, total = time.thread_time() - cpu[0], time.process_time() - cpu[1]
+                spent = [loop, total - loop, venue_clock(sim)[1] - cpu[2]]
+                if i:
+                    t = marks.t
+                    rows.append([t[b] - t[a] for _, a, b in PHASES] + [t["end"] - t["start"]])
+                    rows[-1] += spent
+        finally:
+            store.close()
+    return [statistics.median(col) * 1000 for col in zip(*rows, strict=True)]
+
+
+def breakdown_table(rtt: float, rows: list[tuple[int, list[float]]]) -> None:
+    print(
+        f"where an active cycle's time goes (run_hedge_cycle, {rtt * 1000:.0f} ms RTT): median ms"
+        " per phase, then CPU ms per cycle of the loop's thread, of this process's other"
+        " threads (signing, the journal) and of the simulator's process"
+    )
+    names = [name for name, _, _ in PHASES] + ["wall", "loop cpu", "threads cpu", "venue cpu"]
+    print(f"{'N':>4}" + "".join(f" {name:>17}" for name in names))
+    for n, cols in rows:
+        print(f"{n:>4}" + "".join(f" {c:>17.1f}" for c in cols))
+    print()
 
 
 def asks(cid: Iterator[int], symbols: list[str], step: int) -> list[OrderRequest]:
@@ -430,7 +537,8 @@ async def critical_rows(
             TRIPS.pop((series, n), None)
             _, rtts, _ = await measure(n, r, cycles, three_step=three_step)
             walls.append(rtts * r)
-            busies.append(SIM_BUSY.pop((series, n)) * r)
+            SIM_BUSY.pop((series, n))
+            busies.append(SIM_CPU.pop((series, n)) * r)
         rows.append((n, walls[0], walls[1], busies[0], busies[1], max(TRIPS[(series, n)])))
     return rows
 
@@ -452,9 +560,9 @@ def critical_path(
     print(title)
     slow = f"@{5 * rtt * 1000:.0f}"
     print(f"{'N':>4} {'wall ms':>9} {'wall ms':>9} {'round trips':>12} {'round trips':>12}"
-          f" {'local ms':>11} {'venue ms':>9} {'wall/RTT':>9}")  # fmt: skip
+          f" {'local ms':>11} {'venue cpu':>9} {'wall/RTT':>9}")  # fmt: skip
     print(f"{'':>4} {f'@{rtt * 1000:.0f}':>9} {slow:>9} {'(counted)':>12} {'(slope)':>12}"
-          f" {'(intercept)':>11} {'':>9} {slow:>9}")  # fmt: skip
+          f" {'(intercept)':>11} {'ms':>9} {slow:>9}")  # fmt: skip
     for n, w1, w5, busy1, busy5, trips in rows:
         slope = (w5 - w1) / (4 * rtt)
         local = w1 - slope * rtt
@@ -465,42 +573,57 @@ def critical_path(
 
 
 def table(title: str, rows: list[tuple[int, tuple[float, float, float]]], venue: str = "") -> None:
-    """``venue`` names a measured series: adds the simulator's own work and the wall without it."""
+    """``venue`` names a measured series: adds the simulator's own work and the wall without it.
+
+    "venue busy" is the time inside the simulator's handlers, "venue cpu" its
+    whole process's CPU (HTTP server included), both in RTT per cycle; the
+    last column is the measured wall less that CPU: work the real venue does
+    on its own servers, here on this machine's two cores.
+    """
     print(title)
-    extra = ("venue work", "wall-venue") if venue else ()
+    extra = ("venue busy", "venue cpu", "wall-cpu") if venue else ()
     print(("{:>4} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}" + " {:>11}" * len(extra)).format(
         *HEAD, *extra))  # fmt: skip
     for n, (req, rtts, weight) in rows:
         line = (f"{n:>4} {req:>9.1f} {3 + 4 * n:>9} {rtts:>9.1f} {2 * n + 4:>9} "
                 f"{weight:>11.0f} {req:>7.1f}")  # fmt: skip
         if venue:
-            busy = SIM_BUSY.get((venue, n), 0.0)
-            line += f" {busy:>11.1f} {rtts - busy:>11.1f}"
+            busy, cpu = SIM_BUSY.get((venue, n), 0.0), SIM_CPU.get((venue, n), 0.0)
+            line += f" {busy:>11.2f} {cpu:>11.2f} {rtts - cpu:>11.2f}"
         print(line)
+    if venue:
+        print(
+            "wall/RTT is as measured; 'wall-cpu' takes out the simulator process's CPU (work"
+            " the real venue does on its own servers, here sharing this machine's cores)"
+        )
     print()
 
 
+SWITCHES = {
+    "--sim-in-process": "run the simulator in this process (its work then shares the GIL)",
+    "--memory-stores": "in-memory state and audit instead of the default SQLite journal",
+    "--raced-only": "only the raced rounds (batches refused 21104 for arriving early, re-posted)",
+    "--cycle-only": "only the run_hedge_cycle and Hedger tables and round trips (no baselines)",
+    "--breakdown": "only the time and CPU per phase of the active cycle (reads, core, signing)",
+}
+
+
 async def main() -> None:
+    global SIM_IN_PROCESS, MEMORY_STORES, PAUSE
     ap = argparse.ArgumentParser()
     ap.add_argument("--rtt-ms", type=float, default=20.0)
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=50, help="transactions per sendTxBatch")
-    ap.add_argument(
-        "--sim-in-process", action="store_true",
-        help="run the simulator in this process (its work then shares the GIL)",
-    )  # fmt: skip
-    ap.add_argument(
-        "--memory-stores", action="store_true",
-        help="in-memory state and audit instead of the default SQLite journal",
-    )  # fmt: skip
-    ap.add_argument(
-        "--raced-only", action="store_true",
-        help="only the raced rounds (batches refused 21104 for arriving early, posted again)",
-    )  # fmt: skip
+    for flag, text in SWITCHES.items():
+        ap.add_argument(flag, action="store_true", help=text)
     ap.add_argument("--raced-batch-size", type=int, default=10)
+    ap.add_argument(
+        "--pause-ms", type=float, default=PAUSE * 1000,
+        help="idle time before each measured cycle (untimed; a bot waits its interval)",
+    )  # fmt: skip
     args = ap.parse_args()
-    global SIM_IN_PROCESS, MEMORY_STORES
     SIM_IN_PROCESS, MEMORY_STORES = args.sim_in_process, args.memory_stores
+    PAUSE = args.pause_ms / 1000
     rtt, sizes = args.rtt_ms / 1000, (1, 4, 20, 50)
     size = args.raced_batch_size
     quiet = logging.getLogger("xlp_adapters.lighter")
@@ -508,17 +631,23 @@ async def main() -> None:
     raced = [
         (n, await measure_raced(n, rtt, args.cycles, size, race=True),
          await measure_raced(n, rtt, args.cycles, size, race=False))
-        for n in sizes if 2 * n > size
+        for n in sizes if 2 * n > size and not args.cycle_only
     ]  # fmt: skip
     quiet.setLevel(logging.NOTSET)
-    raced_table(size, raced)
+    if raced:
+        raced_table(size, raced)
     if args.raced_only:
         return
     print(
         f"Lighter simulator, injected RTT {args.rtt_ms:.0f} ms per HTTP request, "
-        f"{args.cycles} active cycles each (after one warm-up); 'baseline' columns: the"
+        f"{args.cycles} active cycles each (after one warm-up), {args.pause_ms:.0f} ms idle"
+        " before each; 'baseline' columns: the"
     )
     print("issue-11 figures of the adapter before batching (3+4N requests, 2N+4 RTT)")  # fmt: skip
+    if args.breakdown:
+        rows = [(n, await measure_breakdown(n, rtt, args.cycles)) for n in sizes]
+        breakdown_table(rtt, rows)
+        return
     on_loop, on_worker = await sign_ms()
     print(
         f"signing one transaction (Go signer, this machine): {on_worker:.1f} ms on a worker"
@@ -539,6 +668,8 @@ async def main() -> None:
         "run_hedge_cycle again at RTT and 5 x RTT: sequential round trips (issue baseline"
         " 2N+4) and local work", rtt, await critical_rows(rtt, sizes, args.cycles),
     )  # fmt: skip
+    if args.cycle_only:
+        return
     critical_path(
         "baseline measured now: the previous three-step writes at RTT and 5 x RTT",
         rtt, await critical_rows(rtt, sizes, args.cycles, three_step=True),

@@ -37,7 +37,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -69,6 +69,7 @@ from xlp_adapters.lighter.errors import (
     map_refusal,
     venue_code,
 )
+from xlp_adapters.lighter.form import form_body
 from xlp_adapters.lighter.parse import (
     check_code,
     parse_markets,
@@ -78,6 +79,7 @@ from xlp_adapters.lighter.parse import (
 )
 from xlp_adapters.lighter.presign import Presigned
 from xlp_adapters.lighter.scaling import VENUE_MIN_NOTIONAL, MarketSpec, base_amount, price_int
+from xlp_adapters.lighter.signing import Signing
 from xlp_core.config import HedgeConfig
 from xlp_core.errors import (
     ConfigError,
@@ -456,46 +458,31 @@ class LighterExchange(ExchangeDefaults):
             self._nonce = nonce
         return self._nonce
 
-    async def _sign_all(
-        self, signers: Sequence[Callable[[int], tuple[Any, ...]]], first: int
-    ) -> list[Signed]:
-        """Sign with consecutive nonces (caller holds the nonce lock).
+    def _signing(self, signers: Sequence[Callable[[int], tuple[Any, ...]]], first: int) -> Signing:
+        """Queue a batch's signatures at consecutive nonces (caller holds the nonce lock).
 
         Signing runs on the exchange's own small thread pool, never on the
         event loop's thread: the Go signer releases the GIL, and measured here
         one signature took about 5 ms on the loop's thread against under 1 ms
         on a worker (``benchmarks/lighter_cycle.py`` prints both), and a pool
-        of one worker per core signs a batch fastest. Every result is checked
-        to carry the nonce it was asked for, so no tx can swap fields with
-        another: at worst the venue refuses a signature, it never trades one.
+        of one worker per core signs a batch fastest; a cancel-all signed
+        ahead (:mod:`~xlp_adapters.lighter.presign`) is taken instead. Every
+        result is checked to carry its nonce (:func:`~xlp_adapters.lighter.signing.checked`).
         """
-        loop = asyncio.get_running_loop()
-        pending: list[asyncio.Future[tuple[Any, ...]]] = []
-        for i, sign in enumerate(signers):
-            ahead = (
-                self._presigned.take(sign.market, first + i)
-                if isinstance(sign, _CancelAll) and sign.tif == CANCEL_ALL_IMMEDIATE
-                else None
-            )
-            pending.append(
-                asyncio.wrap_future(ahead)
-                if ahead is not None
-                else loop.run_in_executor(self._sign_pool, sign, first + i)
-            )
-        results = await asyncio.gather(*pending)
-        out: list[Signed] = []
-        for i, signed in enumerate(results):
-            tx_type, tx_info, err = signed[0], signed[1], signed[-1]
-            if err is not None or tx_info is None:
-                raise OrderRejectedError(f"signer refused: {str(err)[:200]}")
-            try:
-                nonce = json.loads(tx_info).get("Nonce")
-            except (ValueError, AttributeError):
-                nonce = None
-            if nonce != first + i:
-                raise OrderRejectedError(f"signer returned nonce {nonce}, expected {first + i}")
-            out.append((int(tx_type), str(tx_info)))
-        return out
+        return Signing(self._sign_pool, SIGN_WORKERS, signers, first, self._take_ahead)
+
+    def _take_ahead(
+        self, sign: Callable[[int], tuple[Any, ...]], nonce: int
+    ) -> Future[tuple[Any, ...]] | None:
+        if isinstance(sign, _CancelAll) and sign.tif == CANCEL_ALL_IMMEDIATE:
+            return self._presigned.take(sign.market, nonce)
+        return None
+
+    async def _sign_all(
+        self, signers: Sequence[Callable[[int], tuple[Any, ...]]], first: int
+    ) -> list[Signed]:
+        """Sign with consecutive nonces now and wait (caller holds the nonce lock)."""
+        return await self._signing(signers, first).result()
 
     async def _post(self, txs: Sequence[Signed]) -> None:
         """One ``sendTx`` (one tx) or ``sendTxBatch``; raises the SDK's exception as is."""
@@ -505,9 +492,7 @@ class LighterExchange(ExchangeDefaults):
             )
         else:
             call = self._api.send_tx_batch(
-                tx_types=json.dumps([t for t, _ in txs]),
-                tx_infos=json.dumps([i for _, i in txs]),
-                _request_timeout=self.request_timeout,
+                tx_types=json.dumps([t for t, _ in txs]), tx_infos=json.dumps([i for _, i in txs])
             )
         body = await asyncio.wait_for(call, self.request_timeout)
         code = body.get("code")
@@ -641,7 +626,7 @@ class LighterExchange(ExchangeDefaults):
     async def _post_chunks(
         self, chunks: Sequence[Sequence[Tx]], whats: Sequence[str], starts: Sequence[int]
     ) -> tuple[list[Exception | None], list[list[Signed]]]:
-        """Sign each batch while the one before it is posted; post it at once; await all.
+        """Post each batch as soon as it is signed (later ones sign meanwhile); await all.
 
         The batches are independent (:func:`batches_by_market`), so one round
         trip carries them all; one that arrives before its predecessor is
@@ -655,27 +640,27 @@ class LighterExchange(ExchangeDefaults):
         posts: list[asyncio.Future[Exception | None]] = []
         errors: list[Exception | None] = []
         signed: list[list[Signed]] = []
-        signing = self._sign_future(chunks[0], starts[0])
+        # Every batch is queued for signing at once, in nonce order: the workers
+        # sign batch k+1 while batch k is posted, and never wait for the loop.
+        signing = [
+            self._signing([t.sign for t in c], s) for c, s in zip(chunks, starts[:-1], strict=True)
+        ]
         for k, chunk in enumerate(chunks):
             try:
-                part = await signing
+                part = await signing[k].result()
             except (ExchangeError, Refused, Unknown) as exc:  # this batch not sent
                 errors = [exc]
                 break
             signed.append(part)
-            if k + 1 < len(chunks):
-                signing = self._sign_future(chunks[k + 1], starts[k + 1])
             continues = any(t.index is not None and home.get(t.symbol, k) < k for t in chunk)
             if continues and any(await asyncio.gather(*posts)):
                 break
             posts.append(asyncio.ensure_future(self._post_checked(whats[k], part)))
-        await asyncio.gather(signing, return_exceptions=True)  # a signing left running
+        for left in signing[len(signed) :]:
+            left.cancel()  # batches that will not be posted
         done: list[Exception | None] = list(await asyncio.gather(*posts))
         done += errors
         return done + [NotSent()] * (len(chunks) - len(done)), signed
-
-    def _sign_future(self, chunk: Sequence[Tx], first: int) -> asyncio.Future[list[Signed]]:
-        return asyncio.ensure_future(self._sign_all([t.sign for t in chunk], first))
 
     async def _resend(
         self,
@@ -1172,8 +1157,25 @@ class _Api:
     async def send_tx(self, **kw: Any) -> dict[str, Any]:
         return await self._json(self._tx.send_tx_without_preload_content(**kw))
 
-    async def send_tx_batch(self, **kw: Any) -> dict[str, Any]:
-        return await self._json(self._tx.send_tx_batch_without_preload_content(**kw))
+    async def send_tx_batch(self, *, tx_types: str, tx_infos: str) -> dict[str, Any]:
+        """``sendTxBatch`` posted on the SDK's own session, its form encoded by :mod:`.form`.
+
+        The same request the SDK's ``send_tx_batch`` makes (URL, headers,
+        body), without its per-call validation and byte-by-byte quoting: the
+        batch of a round's last signatures leaves sooner. The caller bounds
+        it with its request timeout.
+        """
+        client = self._client
+        headers = {
+            **client.default_headers,
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        body = form_body({"tx_types": tx_types, "tx_infos": tx_infos})
+        url = client.configuration.host + "/api/v1/sendTxBatch"
+        return await self._json(
+            client.rest_client.pool_manager.post(url, data=body, headers=headers)
+        )
 
     async def close(self) -> None:
         await self._client.close()
