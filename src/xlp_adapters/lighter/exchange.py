@@ -69,7 +69,6 @@ from xlp_adapters.lighter.errors import (
     map_refusal,
     venue_code,
 )
-from xlp_adapters.lighter.form import form_body
 from xlp_adapters.lighter.parse import (
     check_code,
     parse_markets,
@@ -492,7 +491,9 @@ class LighterExchange(ExchangeDefaults):
             )
         else:
             call = self._api.send_tx_batch(
-                tx_types=json.dumps([t for t, _ in txs]), tx_infos=json.dumps([i for _, i in txs])
+                tx_types=json.dumps([t for t, _ in txs]),
+                tx_infos=json.dumps([i for _, i in txs]),
+                _request_timeout=self.request_timeout,
             )
         body = await asyncio.wait_for(call, self.request_timeout)
         code = body.get("code")
@@ -1157,25 +1158,8 @@ class _Api:
     async def send_tx(self, **kw: Any) -> dict[str, Any]:
         return await self._json(self._tx.send_tx_without_preload_content(**kw))
 
-    async def send_tx_batch(self, *, tx_types: str, tx_infos: str) -> dict[str, Any]:
-        """``sendTxBatch`` posted on the SDK's own session, its form encoded by :mod:`.form`.
-
-        The same request the SDK's ``send_tx_batch`` makes (URL, headers,
-        body), without its per-call validation and byte-by-byte quoting: the
-        batch of a round's last signatures leaves sooner. The caller bounds
-        it with its request timeout.
-        """
-        client = self._client
-        headers = {
-            **client.default_headers,
-            "Accept": "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        body = form_body({"tx_types": tx_types, "tx_infos": tx_infos})
-        url = client.configuration.host + "/api/v1/sendTxBatch"
-        return await self._json(
-            client.rest_client.pool_manager.post(url, data=body, headers=headers)
-        )
+    async def send_tx_batch(self, **kw: Any) -> dict[str, Any]:
+        return await self._json(self._tx.send_tx_batch_without_preload_content(**kw))
 
     async def close(self) -> None:
         await self._client.close()
