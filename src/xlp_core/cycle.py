@@ -341,7 +341,8 @@ async def run_hedge_cycle(
             pools_ok = False
             errors.append(f"pools: {_err(exc)}")
     symbols = sorted(set(config.symbols) if config.symbols else set(ideals) | set(universe))
-    missing = [s for s in symbols if s not in universe]
+    known = set(universe)
+    missing = [s for s in symbols if s not in known]
     if missing:
         extra = await _fetch_venue(exchange, missing)
         venue = {k: _merge(venue[k], extra[k]) for k in venue}
