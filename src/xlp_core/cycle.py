@@ -365,7 +365,10 @@ async def run_hedge_cycle(
     params = _quiet_params(strategy) if gap is None else None
     for symbol in symbols:
         prev = state.symbol(symbol)
-        settled = _quiet(symbol, prev, ideals, venue, orders_by_symbol, config, params)
+        settled = _quiet(
+            symbol, prev, params, ideals=ideals, venue=venue, orders=orders_by_symbol,
+            initial_offsets=config.initial_offsets,
+        )  # fmt: skip
         if settled is not None:
             decided[symbol] = settled.record
             calm.append(settled)
@@ -790,11 +793,12 @@ def _quiet_params(strategy: Strategy) -> DecisionParams | None:
 def _quiet(
     symbol: str,
     prev: SymbolState,
+    params: DecisionParams | None,
+    *,
     ideals: Mapping[str, float],
     venue: Mapping[str, Any],
     orders: Mapping[str, tuple[int, ...]],
-    config: HedgeConfig,
-    params: DecisionParams | None,
+    initial_offsets: Mapping[str, float],
 ) -> _Quiet | None:
     """``quiet`` for one symbol: ``None`` leaves it to the full machine (which also
     names a missing price, position or market), as does ``params`` ``None``."""
@@ -808,7 +812,7 @@ def _quiet(
     ideal = ideals.get(symbol, 0.0)
     settled = quiet(
         prev, params, ideal=ideal, exchange_position=position, price=price,
-        initial_offset=config.initial_offsets.get(symbol, 0.0),
+        initial_offset=initial_offsets.get(symbol, 0.0),
         open_order_ids=orders.get(symbol, ()), rules=rules,
     )  # fmt: skip
     if settled is None:
