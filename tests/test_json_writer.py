@@ -133,7 +133,7 @@ def test_a_typical_decisions_record_goes_through_orjson(monkeypatch: pytest.Monk
         calls.append(obj)
         return dumps(obj, option=option)
 
-    monkeypatch.setattr(_json, "_ORJSON", (counted, plain, ordered, failed))
+    monkeypatch.setattr(_json, "_orjson", lambda: (counted, plain, ordered, failed))
     record = {"offset": 1e-05, "cost_basis": 100.25, "zone": None, "reason": "within threshold"}
     text = dumps_fast({"symbols": {"SOL": record, "ETH": record}}, sort_keys=True)
     assert calls
@@ -150,7 +150,7 @@ def test_the_switch_and_a_missing_orjson_leave_the_standard_library(
     assert _json._load_orjson() is not None
     monkeypatch.setitem(sys.modules, "orjson", None)  # import fails
     assert _json._load_orjson() is None
-    monkeypatch.setattr(_json, "_ORJSON", None)
+    monkeypatch.setattr(_json, "_orjson", lambda: None)
     assert dumps_fast({"a": 1e-05}) == '{"a":1e-05}'
 
 

@@ -14,6 +14,7 @@ lenient case as it was. State is always written by the standard library
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -46,18 +47,12 @@ def _load_orjson() -> _Orjson | None:
     return orjson.dumps, strict, strict | orjson.OPT_SORT_KEYS, orjson.JSONEncodeError
 
 
-_ORJSON: _Orjson | None = None
-_LOOKED = False  # whether _ORJSON was looked for
-
-
+@functools.cache
 def _orjson() -> _Orjson | None:
     """orjson, imported on first use: it takes tens of milliseconds to import
     (it loads dataclasses, uuid, inspect...), which read-only commands such as
     ``xlp status`` need not pay."""
-    global _ORJSON, _LOOKED
-    if not _LOOKED:
-        _ORJSON, _LOOKED = _load_orjson(), True
-    return _ORJSON
+    return _load_orjson()
 
 
 def dumps_compact(obj: Any, *, sort_keys: bool = False) -> str:

@@ -70,10 +70,13 @@ def data_to_json(obj: Any) -> str:
 def event_to_json(event: AuditEvent, secrets: tuple[str, ...] = ()) -> str:
     """One line of the log (no newline), redacted; ``AuditError`` if it cannot be written."""
     check_event(event)
-    head = {"at": event.at.isoformat(), "kind": event.kind, "cycle": event.cycle}
-    return _scrubbed_json(
-        lambda s: {**head, "symbol": event.symbol, "data": redact(event.data, s)}, secrets
-    )
+    head = {
+        "at": event.at.isoformat(),
+        "kind": event.kind,
+        "cycle": event.cycle,
+        "symbol": event.symbol,
+    }
+    return _scrubbed_json(lambda s: {**head, "data": redact(event.data, s)}, secrets)
 
 
 def event_data_json(event: AuditEvent, secrets: tuple[str, ...] = ()) -> str:
