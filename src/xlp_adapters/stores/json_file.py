@@ -180,17 +180,9 @@ def _checked_json(symbol: str, value: SymbolState) -> tuple[str, SymbolState]:
             _CHECKED.clear()
             _KNOWN.clear()
         _CHECKED[frag] = checked
-        _KNOWN[id(checked)] = (checked, frag, checked)
+        _remember(checked, frag, checked)
     _remember(value, frag, checked)
     return frag, checked
-
-
-def _plain_fragment(s: SymbolState) -> str | None:
-    """``dumps_compact(symbol_state_to_dict(s))`` for a state of the usual types, else ``None``."""
-    tail = _plain_head(s)
-    if tail is None:
-        return None
-    return _fragment(s, floats_repr([s.offset, s.cost_basis, s.exchange_position or 0.0]), tail)
 
 
 def _plain_head(s: SymbolState) -> str | None:
