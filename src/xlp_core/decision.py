@@ -175,15 +175,22 @@ def position_tolerance(position: float, rules: MarketRules | None) -> float:
     return 1e-9 * max(1.0, abs(position))
 
 
+def _filled(last: float | None, position: float, rules: MarketRules | None) -> bool:
+    """The position moved by more than float noise since the last cycle (a fill);
+    never on the first observation."""
+    if last is None:
+        return False
+    moved = abs(position - last)
+    return bool(moved) and moved > position_tolerance(position, rules)
+
+
 def observe(prev: SymbolState, obs: Observation, now: datetime, params: DecisionParams) -> Observed:
     """Fold the venue's report into the state: fills, vanished orders, offset."""
     fill = False
     last_fill_at, fill_zone = prev.last_fill_at, prev.fill_zone
-    if prev.exchange_position is not None:
-        moved = abs(obs.exchange_position - prev.exchange_position)
-        if moved and moved > position_tolerance(obs.exchange_position, obs.rules):
-            fill = True
-            last_fill_at, fill_zone = now, prev.zone
+    if _filled(prev.exchange_position, obs.exchange_position, obs.rules):
+        fill = True
+        last_fill_at, fill_zone = now, prev.zone
 
     order_id, order_zone, order_placed_at = prev.order_id, prev.order_zone, prev.order_placed_at
     vanished = False
@@ -409,10 +416,8 @@ def quiet(
     if prev.order_id is not None or open_order_ids:
         return None  # an order to keep, cancel or forget
     last = prev.exchange_position
-    if last is not None:
-        moved = abs(position - last)
-        if moved and moved > position_tolerance(position, rules):
-            return None  # a fill
+    if _filled(last, position, rules):
+        return None
     try:
         offset, cost = calculate_offset_and_cost(
             ideal, position + initial_offset, price, prev.offset, prev.cost_basis
