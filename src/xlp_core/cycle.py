@@ -818,32 +818,40 @@ def _quiet(
     if settled is None:
         return None
     new, offset_usd = settled
-    record = {
-        "offset": new.offset,
-        "cost_basis": new.cost_basis,
+    record = _record(new, offset_usd, None, price=price, ideal=ideal, position=position)
+    return _Quiet(symbol, new, record)
+
+
+def _record(
+    state: SymbolState,
+    offset_usd: float,
+    zone: int | None,
+    *,
+    price: float,
+    ideal: float,
+    position: float,
+    reason: str = QUIET_REASON,
+) -> dict[str, Any]:
+    """A symbol's ``decisions`` record without its flags (a quiet symbol's whole record)."""
+    return {
+        "offset": state.offset,
+        "cost_basis": state.cost_basis,
         "offset_usd": offset_usd,
-        "zone": None,
+        "zone": zone,
         "price": price,
         "ideal": ideal,
         "position": position,
-        "reason": QUIET_REASON,
-    }  # what _decision_record writes for that decision
-    return _Quiet(symbol, new, record)
+        "reason": reason,
+    }
 
 
 def _decision_record(decision: Decision, obs: Observation) -> dict[str, Any]:
     """What the audit keeps per symbol and cycle (compact: flags only when set)."""
     observed = decision.observed
-    rec: dict[str, Any] = {
-        "offset": observed.state.offset,
-        "cost_basis": observed.state.cost_basis,
-        "offset_usd": observed.offset_usd,
-        "zone": observed.zone,
-        "price": obs.price,
-        "ideal": obs.ideal,
-        "position": obs.exchange_position,
-        "reason": decision.reason,
-    }
+    rec = _record(
+        observed.state, observed.offset_usd, observed.zone, price=obs.price, ideal=obs.ideal,
+        position=obs.exchange_position, reason=decision.reason,
+    )  # fmt: skip
     if observed.fill_detected:
         rec["fill_detected"] = True
     if observed.order_vanished:
